@@ -1,0 +1,130 @@
+/**
+ * Frame codec (DESIGN §3): each message is a protobuf message preceded by its length as a varint
+ * (protobufjs `encodeDelimited`). Frames above the maximum size, malformed varints and bodies that do
+ * not decode raise a typed FrameError. No sockets here.
+ */
+import { fileURLToPath } from 'node:url';
+import protobuf from 'protobufjs';
+import { FrameError } from '../errors.js';
+import type { ClientMessage, ServerPush, UpstreamRequest, UpstreamResponse } from './messages.js';
+
+// uint64 fields decode to JS numbers instead of Long objects: no allocation per field, and every
+// sequence number gatectl uses stays far below 2^53.
+protobuf.util.Long = undefined as unknown as typeof protobuf.util.Long;
+protobuf.configure();
+
+
+/** Default maximum frame body size: 1 MiB, in bytes. */
+export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
+
+const root = protobuf.loadSync(fileURLToPath(new URL('../../../proto/gateway.proto', import.meta.url)));
+
+/** A protobufjs message type with typed encode/decode. */
+export interface MessageType<T> {
+  /** Encodes `msg` with its varint length prefix. */
+  encodeDelimited(msg: T): Uint8Array;
+  /** Encodes `msg` without a length prefix. */
+  encode(msg: T): Uint8Array;
+  /** Decodes a body (no length prefix). Throws FrameError('decode') when the bytes do not decode. */
+  decode(body: Uint8Array): T;
+}
+
+function messageType<T>(name: string): MessageType<T> {
+  const type = root.lookupType(name);
+  return {
+    encodeDelimited: (msg: T) => type.encodeDelimited(msg as protobuf.Message).finish(),
+    encode: (msg: T) => type.encode(msg as protobuf.Message).finish(),
+    decode: (body: Uint8Array): T => {
+      try {
+        return type.decode(body) as unknown as T;
+      } catch (err) {
+        throw new FrameError('decode', `${name}: frame of ${body.length} bytes does not decode: ${(err as Error).message}`, { cause: err });
+      }
+    },
+  };
+}
+
+/** `gatesvr.v1.ClientMessage`. */
+export const ClientMessageType = messageType<ClientMessage>('gatesvr.v1.ClientMessage');
+/** `gatesvr.v1.ServerPush`. */
+export const ServerPushType = messageType<ServerPush>('gatesvr.v1.ServerPush');
+/** `gatesvr.v1.UpstreamRequest`. */
+export const UpstreamRequestType = messageType<UpstreamRequest>('gatesvr.v1.UpstreamRequest');
+/** `gatesvr.v1.UpstreamResponse`. */
+export const UpstreamResponseType = messageType<UpstreamResponse>('gatesvr.v1.UpstreamResponse');
+
+/**
+ * Incremental decoder for a byte stream of varint-delimited frames. Feed it chunks as they arrive;
+ * it calls `onFrame` once per complete message, in order. Chunks are only copied when a frame spans
+ * chunks. After a FrameError the decoder is poisoned: the connection must be closed (DESIGN §3).
+ */
+export class FrameDecoder<T> {
+  private pending: Uint8Array | null = null;
+  private failed = false;
+
+  /**
+   * @param type message type of every frame on this stream
+   * @param onFrame called with each decoded message
+   * @param maxFrameBytes largest accepted body, in bytes (default 1 MiB)
+   */
+  constructor(
+    private readonly type: MessageType<T>,
+    private readonly onFrame: (msg: T) => void,
+    private readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES,
+  ) {}
+
+  /**
+   * Consumes a chunk. Throws FrameError (`varint`, `oversize`, `decode`) on the first bad frame;
+   * frames before it in the chunk have already been delivered.
+   */
+  push(chunk: Uint8Array): void {
+    if (this.failed) throw new FrameError('decode', 'decoder already failed; close the connection');
+    let buf = chunk;
+    if (this.pending !== null) {
+      buf = Buffer.concat([this.pending, chunk]);
+      this.pending = null;
+    }
+    let off = 0;
+    const end = buf.length;
+    while (off < end) {
+      // read varint length (at most 5 bytes for a 32-bit length)
+      let len = 0;
+      let shift = 0;
+      let p = off;
+      let complete = false;
+      while (p < end) {
+        const b = buf[p++]!;
+        if (shift === 28 && b > 0x0f) return this.fail(new FrameError('varint', 'frame length prefix is not a valid varint (over 32 bits)'));
+        len += (b & 0x7f) * 2 ** shift;
+        if ((b & 0x80) === 0) { complete = true; break; }
+        shift += 7;
+        if (shift > 28) return this.fail(new FrameError('varint', 'frame length prefix is not a valid varint (over 5 bytes)'));
+      }
+      if (!complete) break;
+      if (len > this.maxFrameBytes) {
+        return this.fail(new FrameError('oversize', `frame of ${len} bytes exceeds the maximum of ${this.maxFrameBytes} bytes`));
+      }
+      if (end - p < len) break;
+      let msg: T;
+      try {
+        msg = this.type.decode(buf.subarray(p, p + len));
+      } catch (err) {
+        return this.fail(err as FrameError);
+      }
+      off = p + len;
+      this.onFrame(msg);
+    }
+    if (off < end) this.pending = off === 0 && buf === chunk ? Buffer.from(chunk) : buf.subarray(off);
+  }
+
+  /** Bytes buffered of an incomplete frame. */
+  get bufferedBytes(): number {
+    return this.pending?.length ?? 0;
+  }
+
+  private fail(err: FrameError): never {
+    this.failed = true;
+    this.pending = null;
+    throw err;
+  }
+}

@@ -1,0 +1,3 @@
+/** Wire protocol: message shapes and the varint-delimited frame codec (DESIGN §3). */
+export * from './messages.js';
+export * from './codec.js';
