@@ -2,4 +2,4 @@
 export * from './config.js';
 export * from './stats.js';
 export * from './ordered-queue.js';
-export * from './send-pool.js';
+export * from './worker-pool.js';

@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { QueueFullError, GatectlError } from '../errors.js';
 import type { QueueConfig } from './config.js';
 import { SendQueueStats, type SendQueueStatsSnapshot } from './stats.js';
-import { SendWorkerPool } from './send-pool.js';
+import { BoundedWorkerPool } from './worker-pool.js';
 
 /** Stages this module measures (names of DESIGN §5). */
 export type QueueStage =
@@ -46,7 +46,8 @@ const bySeq = (a: WaitingMessage, b: WaitingMessage): number => a.serverSeq - b.
  */
 export class OrderedSendSystem {
   readonly stats = new SendQueueStats();
-  readonly pool: SendWorkerPool | null;
+  /** Async mode: send workers, each taking one session drain at a time (QUEUE_SEND_WORKER_COUNT, QUEUE_SEND_QUEUE_SIZE). */
+  readonly pool: BoundedWorkerPool<OrderedMessageQueue> | null;
   /** The one lock of `global` scope. */
   readonly globalLock = new Mutex();
   private readonly queues = new Set<OrderedMessageQueue>();
@@ -56,7 +57,12 @@ export class OrderedSendSystem {
    * @param sink stage recorder (µs)
    */
   constructor(readonly config: Readonly<QueueConfig>, readonly sink: QueueStageSink) {
-    this.pool = config.enableAsyncSend ? new SendWorkerPool(config.sendWorkerCount, config.sendQueueSize, sink) : null;
+    this.pool = config.enableAsyncSend
+      ? new BoundedWorkerPool<OrderedMessageQueue>(config.sendWorkerCount, config.sendQueueSize, (q) => {
+        sink.record('send_queue_wait', (performance.now() - q.submittedAt) * 1000);
+        return q.drainReady();
+      })
+      : null;
   }
 
   /** Creates the queue of a session whose frames go through `writer`. */
@@ -79,7 +85,7 @@ export class OrderedSendSystem {
   /** JSON snapshot of SendQueueStats, with per-worker utilisation. */
   snapshot(): SendQueueStatsSnapshot {
     const s = this.stats;
-    const workers = this.pool?.workerStats() ?? [];
+    const workers = this.pool?.workerStats() ?? [];  // WorkerStats per send worker
     const attempted = s.totalSent + s.totalFailed;
     return {
       total_enqueued: s.totalEnqueued,

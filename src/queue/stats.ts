@@ -1,20 +1,8 @@
+import type { WorkerStats } from './worker-pool.js';
 /**
  * SendQueueStats (seed 000 核心结构体): counters of the ordered send path, shared by all sessions of
  * one gateway. Latencies are kept in ns as the seed's `AvgSendLatencyNs` / `MaxSendLatencyNs`.
  */
-
-/** Per-worker figures of the async send pool. */
-export interface SendWorkerStats {
-  id: number;
-  /** tasks (session drains) taken */
-  tasks: number;
-  /** frames written */
-  frames: number;
-  /** time spent sending, in ms */
-  busy_ms: number;
-  /** busy time / time since the pool started, 0..1 */
-  utilisation: number;
-}
 
 /** Snapshot of SendQueueStats, JSON-ready (snake_case keys as in seed 000). */
 export interface SendQueueStatsSnapshot {
@@ -40,7 +28,7 @@ export interface SendQueueStatsSnapshot {
   send_queue_length: number;
   /** mean of the workers' utilisation, 0..1 (0 in sync mode) */
   worker_utilisation: number;
-  workers: SendWorkerStats[];
+  workers: WorkerStats[];
 }
 
 /** Mutable counters; the queue and the pool update them on the send path (no allocation). */
