@@ -1,0 +1,43 @@
+/**
+ * Gateway configuration (DESIGN §4). Values come resolved and validated from src/config; this file
+ * only defines the shape and the seed 004 defaults.
+ */
+import os from 'node:os';
+import type { QueueConfig } from '../queue/index.js';
+import type { MockUpstreamConfig } from '../upstream/index.js';
+import type { TransportName } from '../transport/types.js';
+
+/** How business/zone requests are processed: inline in the connection handler (`sync`) or through the AsyncRequestProcessor (`async`). */
+export type ProcessorMode = 'sync' | 'async';
+
+/** AsyncRequestProcessor settings (seed 004 §1.2 AsyncConfig). */
+export interface ProcessorConfig {
+  /** MaxWorkers: default CPU count × 4 */
+  maxWorkers: number;
+  /** MaxQueueSize: default 10000; a full queue answers 503 */
+  maxQueueSize: number;
+  /** TaskTimeout for the upstream call, in ms: default 30000; on expiry the client gets 504 */
+  taskTimeoutMs: number;
+}
+
+/** Seed 004 DefaultAsyncConfig. */
+export function defaultProcessorConfig(): ProcessorConfig {
+  return { maxWorkers: Math.max(1, os.availableParallelism() * 4), maxQueueSize: 10_000, taskTimeoutMs: 30_000 };
+}
+
+/** Everything a GatewayServer needs. */
+export interface GatewayConfig {
+  host: string;
+  /** 0 picks a free port */
+  port: number;
+  transport: TransportName;
+  processorMode: ProcessorMode;
+  processor: ProcessorConfig;
+  queue: QueueConfig;
+  upstream: MockUpstreamConfig;
+  /** largest accepted client frame, in bytes */
+  maxFrameBytes: number;
+  /** PEM paths; a self-signed certificate is generated when absent */
+  certPath?: string;
+  keyPath?: string;
+}

@@ -1,0 +1,273 @@
+/**
+ * GatewayServer (seed 004, DESIGN §4): accepts connections, runs sessions, handles Hello
+ * synchronously and business/zone requests either inline (`sync` processor mode, the "before") or
+ * through the AsyncRequestProcessor (`async`), calls the upstream, and sends before-notifies,
+ * the response and after-notifies through the OrderedSender and each session's OrderedMessageQueue.
+ */
+import { performance } from 'node:perf_hooks';
+import { FrameDecoder, ClientMessageType, NotifyPlacement, type ClientMessage, type ServerPush, type UpstreamResponse } from '../protocol/index.js';
+import { OrderedSendSystem, type SendQueueStatsSnapshot } from '../queue/index.js';
+import { StageRecorder, type ServerStage } from '../metrics/stages.js';
+import type { EncodedLatency } from '../metrics/histogram.js';
+import { getTransport } from '../transport/index.js';
+import { generateCertificate, loadCertificate } from '../transport/certificate.js';
+import type { CertificateMaterial, Connection, Listener } from '../transport/types.js';
+import { FrameError } from '../errors.js';
+import { MockUpstream, type Upstream } from '../upstream/index.js';
+import type { GatewayConfig } from './config.js';
+import { Session, SessionManager } from './session.js';
+import { OrderedSender } from './ordered-sender.js';
+import { AsyncRequestProcessor, type AsyncTask, type ProcessorStats } from './processor.js';
+
+/** Gateway counters beyond the queue and processor stats. */
+export interface GatewayCounters {
+  sessions_created: number;
+  sessions_active: number;
+  hellos: number;
+  requests: number;
+  responses: number;
+  acks: number;
+  /** ErrorResponses sent, by code */
+  errors_by_code: Record<string, number>;
+  /** connections closed for a bad frame, by reason (oversize, decode, varint) */
+  frame_errors: Record<string, number>;
+  upstream_errors: number;
+  upstream_timeouts: number;
+  /** pushes that could not be enqueued (session closed, heap full) */
+  send_failures: number;
+}
+
+/** Everything the gateway measured, JSON-ready: what the load generator and the monitor read. */
+export interface GatewaySnapshot {
+  stages: Record<ServerStage, EncodedLatency>;
+  queue: SendQueueStatsSnapshot;
+  processor: ProcessorStats | null;
+  counters: GatewayCounters;
+  config: GatewayConfig;
+}
+
+class UpstreamTimeout extends Error {}
+
+/** The gateway. `start()` binds; `stop()` drains and closes within a bound. */
+export class GatewayServer {
+  readonly stages = new StageRecorder();
+  readonly sessions = new SessionManager();
+  readonly send: OrderedSendSystem;
+  readonly sender = new OrderedSender();
+  readonly processor: AsyncRequestProcessor | null;
+  readonly upstream: Upstream;
+  private listener: Listener | null = null;
+  private certificate: CertificateMaterial | null = null;
+  private stopping = false;
+  private readonly counters: GatewayCounters = {
+    sessions_created: 0, sessions_active: 0, hellos: 0, requests: 0, responses: 0, acks: 0,
+    errors_by_code: {}, frame_errors: {}, upstream_errors: 0, upstream_timeouts: 0, send_failures: 0,
+  };
+
+  constructor(readonly config: Readonly<GatewayConfig>, upstream?: Upstream) {
+    this.send = new OrderedSendSystem(config.queue, this.stages);
+    this.upstream = upstream ?? new MockUpstream(config.upstream);
+    this.processor = config.processorMode === 'async'
+      ? new AsyncRequestProcessor(config.processor, (task) => this.processTask(task))
+      : null;
+  }
+
+  /** Bound port (after start). */
+  get port(): number {
+    return this.listener?.port ?? 0;
+  }
+
+  /** The server certificate (after start). */
+  get cert(): CertificateMaterial {
+    if (this.certificate === null) throw new Error('gateway not started');
+    return this.certificate;
+  }
+
+  /** `quic://host:port` (or `tcp://`) of the bound listener. */
+  get url(): string {
+    const host = this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host;
+    return `${this.config.transport}://${host}:${this.port}`;
+  }
+
+  /**
+   * Loads or generates the certificate and starts listening. Rejects with AddressInUseError when the
+   * port is taken, InvalidInputError for unreadable cert/key files.
+   */
+  async start(): Promise<void> {
+    const c = this.config;
+    this.certificate = c.certPath !== undefined && c.keyPath !== undefined
+      ? await loadCertificate(c.certPath, c.keyPath)
+      : await generateCertificate();
+    this.listener = await getTransport(c.transport).listen({
+      host: c.host, port: c.port, certificate: this.certificate, onConnection: (conn) => this.accept(conn),
+    });
+  }
+
+  /**
+   * Graceful stop (DESIGN §4, issue: "stops accepting, drains the queues and closes sessions within
+   * 10 s"): the processor takes no new task and finishes queued ones, the send queues drain, then
+   * every connection is closed. Bounded by `timeoutMs` (ms) in total.
+   */
+  async stop(timeoutMs = 10_000): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    const deadline = performance.now() + timeoutMs;
+    const left = () => Math.max(0, deadline - performance.now());
+    if (this.processor !== null) await this.processor.stop(left() * 0.5);
+    await this.send.drain(left() * 0.5);
+    for (const s of this.sessions.all()) this.closeSession(s);
+    await this.listener?.close(Math.max(100, left()));
+  }
+
+  /** Counters, stage histograms (encoded), queue and processor stats. */
+  snapshot(): GatewaySnapshot {
+    return {
+      stages: this.stages.snapshot(),
+      queue: this.send.snapshot(),
+      processor: this.processor?.stats() ?? null,
+      counters: { ...this.counters, sessions_active: this.sessions.size, sessions_created: this.sessions.created },
+      config: this.config,
+    };
+  }
+
+  private accept(conn: Connection): void {
+    if (this.stopping) {
+      void conn.close(0x10, 'gateway shutting down');
+      return;
+    }
+    const session = this.sessions.create(conn);
+    session.queue = this.send.createQueue(session.id, (data) => conn.write(data));
+    const decoder = new FrameDecoder<ClientMessage>(ClientMessageType, (msg) => {
+      session.inbox.push({ msg, readAt: performance.now() });
+      if (!session.handling) void this.drainInbox(session);
+    }, this.config.maxFrameBytes);
+    conn.setHandlers({
+      data: (chunk) => {
+        try {
+          decoder.push(chunk);
+        } catch (err) {
+          const reason = err instanceof FrameError ? err.reason : 'decode';
+          this.counters.frame_errors[reason] = (this.counters.frame_errors[reason] ?? 0) + 1;
+          this.closeSession(session);
+          void conn.close(0x11, `bad frame: ${(err as Error).message}`);
+        }
+      },
+      close: () => this.closeSession(session),
+    });
+  }
+
+  private closeSession(session: Session): void {
+    if (session.state === 'closed') return;
+    this.sessions.remove(session);
+    session.queue.close();
+  }
+
+  /** The connection handler: one request at a time per session, in arrival order. */
+  private async drainInbox(session: Session): Promise<void> {
+    session.handling = true;
+    try {
+      while (session.inbox.length > 0 && session.valid) {
+        const { msg, readAt } = session.inbox.shift()!;
+        try {
+          await this.handle(session, msg, readAt);
+        } catch {
+          this.counters.send_failures++;
+        }
+      }
+    } finally {
+      session.handling = false;
+    }
+  }
+
+  private async handle(session: Session, msg: ClientMessage, readAt: number): Promise<void> {
+    session.lastActivityMs = Date.now();
+    const msgId = msg.msgId ?? 0;
+    switch (msg.body) {
+      case 'hello': {
+        // Hello is synchronous (seed 004 §3.1): the login result must update the session first
+        this.counters.hellos++;
+        const hello = msg.hello!;
+        const res = await this.upstream.login(hello.userId ?? '', hello.token ?? '');
+        if (res.code === 200) {
+          session.userId = hello.userId ?? '';
+          session.state = 'active';
+        }
+        await this.sender.send(session, { hello: { msgId, code: res.code, sessionId: session.id, message: res.message } });
+        return;
+      }
+      case 'business': {
+        this.counters.requests++;
+        if (session.state !== 'active') return this.replyError(session, msgId, 401, 'no session: send Hello first');
+        const seqId = msg.seqId ?? 0;
+        if (seqId <= session.maxClientSeq) {
+          return this.replyError(session, msgId, 400, `seq_id ${seqId} does not increase (last ${session.maxClientSeq})`);
+        }
+        session.maxClientSeq = seqId;
+        const task: AsyncTask = { taskId: `${session.id}-${seqId}`, session, request: msg, readAt };
+        if (this.processor === null) return this.processTask(task); // sync processor: inline
+        if (!this.processor.submitTask(task)) return this.replyError(session, msgId, 503, '服务繁忙: request queue is full');
+        return;
+      }
+      case 'ack': {
+        this.counters.acks++;
+        const acked = msg.ack!.ackedServerSeq ?? 0;
+        if (acked > session.ackedServerSeq) session.ackedServerSeq = acked;
+        return;
+      }
+      case 'heartbeat':
+        return;
+      default:
+        return this.replyError(session, msgId, 400, 'empty message: set one of hello, business, ack, heartbeat');
+    }
+  }
+
+  private replyError(session: Session, msgId: number, code: number, message: string, detail = ''): Promise<void> {
+    this.counters.errors_by_code[code] = (this.counters.errors_by_code[code] ?? 0) + 1;
+    return this.sender.sendError(session, msgId, code, message, detail);
+  }
+
+  /** seed 004 processTask: upstream call, then before-notifies, response, after-notifies. */
+  private async processTask(task: AsyncTask): Promise<void> {
+    const { session, request } = task;
+    const msgId = request.msgId ?? 0;
+    const t0 = performance.now();
+    let resp: UpstreamResponse;
+    try {
+      resp = await this.callWithTimeout(session, request);
+    } catch (err) {
+      this.stages.record('upstream_latency', (performance.now() - t0) * 1000);
+      if (err instanceof UpstreamTimeout) {
+        this.counters.upstream_timeouts++;
+        return this.replyError(session, msgId, 504, 'upstream timeout', `no answer within ${this.config.processor.taskTimeoutMs} ms`);
+      }
+      this.counters.upstream_errors++;
+      return this.replyError(session, msgId, 500, '上游服务错误', (err as Error).message);
+    }
+    this.stages.record('upstream_latency', (performance.now() - t0) * 1000);
+    if (!session.valid) return;
+    const pushes: ServerPush[] = [];
+    const notifies = resp.notifies ?? [];
+    for (const n of notifies) if (n.placement === NotifyPlacement.BEFORE_RESPONSE) pushes.push({ notify: n });
+    const responseIndex = pushes.length;
+    pushes.push({ business: { msgId, code: resp.code ?? 200, message: resp.message ?? '', data: resp.data, headers: resp.headers } });
+    for (const n of notifies) if (n.placement !== NotifyPlacement.BEFORE_RESPONSE) pushes.push({ notify: n });
+    await this.sender.sendGroup(session, pushes, (i) => {
+      if (i === responseIndex) {
+        this.counters.responses++;
+        this.stages.record('business_latency', (performance.now() - task.readAt) * 1000);
+      }
+    });
+  }
+
+  private callWithTimeout(session: Session, request: ClientMessage): Promise<UpstreamResponse> {
+    const biz = request.business!;
+    const timeoutMs = this.config.processor.taskTimeoutMs;
+    return new Promise<UpstreamResponse>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new UpstreamTimeout()), timeoutMs);
+      this.upstream.call({
+        sessionId: session.id, userId: session.userId, action: biz.action ?? 'business', seqId: request.seqId ?? 0,
+        payload: biz.payload, headers: biz.headers,
+      }).then((r) => { clearTimeout(timer); resolve(r); }, (e: unknown) => { clearTimeout(timer); reject(e as Error); });
+    });
+  }
+}

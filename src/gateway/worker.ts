@@ -1,0 +1,40 @@
+/**
+ * worker_thread entry of the in-process gateway (DESIGN §5: the target never runs on the load
+ * clients' event loop). Protocol with the parent (gateway/in-process.ts):
+ * parent -> worker: `{ type: 'reset' | 'snapshot' | 'stop' }`;
+ * worker -> parent: `{ type: 'ready', port, certPem, fingerprint }`, `{ type: 'snapshot', snapshot }`,
+ * `{ type: 'reset-done' }`, `{ type: 'stopped' }`, `{ type: 'error', message, code, exitCode }`.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { GatewayServer } from './server.js';
+import type { GatewayConfig } from './config.js';
+import { GatectlError } from '../errors.js';
+
+const port = parentPort!;
+const server = new GatewayServer(workerData as GatewayConfig);
+
+try {
+  await server.start();
+  port.postMessage({ type: 'ready', port: server.port, certPem: server.cert.certPem, fingerprint: server.cert.fingerprintSha256 });
+} catch (err) {
+  const e = err as Error;
+  port.postMessage({ type: 'error', message: e.message, code: (e as GatectlError).code, exitCode: (e as GatectlError).exitCode });
+}
+
+port.on('message', (msg: { type: string }) => {
+  switch (msg.type) {
+    case 'reset':
+      server.stages.reset();
+      port.postMessage({ type: 'reset-done' });
+      break;
+    case 'snapshot':
+      port.postMessage({ type: 'snapshot', snapshot: server.snapshot() });
+      break;
+    case 'stop':
+      void server.stop(10_000).finally(() => {
+        port.postMessage({ type: 'stopped' });
+        port.close();
+      });
+      break;
+  }
+});

@@ -1,0 +1,157 @@
+/**
+ * One load client: a session on its own connection. It says Hello, sends business requests on a
+ * fixed schedule, acknowledges what it receives (cumulative ClientAck once per received chunk) and
+ * checks every push against DESIGN §3: contiguous server_seq (gaps, reorders, duplicates) and, per
+ * request, before-notifies → response → after-notifies.
+ */
+import { performance } from 'node:perf_hooks';
+import { ClientMessageType, FrameDecoder, NotifyPlacement, ServerPushType, type ServerPush } from '../protocol/index.js';
+import type { Connection } from '../transport/types.js';
+import type { ViolationCounts } from '../metrics/result.js';
+import type { ClientMetrics } from './metrics.js';
+
+const GRID_WINDOW = 64; // answered requests whose late notifies are still checked
+const MISSING_WINDOW = 4096; // missing server_seqs remembered to tell a late arrival (reorder) from a duplicate
+
+/** A request awaiting its response. */
+interface Pending {
+  /** intended send time, performance.now() ms */
+  scheduledAt: number;
+  seqId: number;
+}
+
+/** Per-client bookkeeping; shared counters live in ClientMetrics. */
+export class LoadClient {
+  private nextMsgId = 1;
+  private nextSeqId = 1;
+  private readonly pending = new Map<number, Pending>();
+  /** grid (seq_id) -> 0 awaiting response, 1 answered */
+  private readonly grids = new Map<number, 0 | 1>();
+  private readonly answeredRing: number[] = [];
+  private expectedSeq = 1;
+  private readonly missing = new Set<number>();
+  private lastAcked = 0;
+  private helloResolve: ((code: number) => void) | null = null;
+  private readonly decoder: FrameDecoder<ServerPush>;
+  closed = false;
+
+  constructor(readonly id: number, readonly conn: Connection, private readonly m: ClientMetrics, private readonly payload: Uint8Array) {
+    this.decoder = new FrameDecoder(ServerPushType, (p) => this.onPush(p));
+    conn.setHandlers({
+      data: (chunk) => this.onData(chunk),
+      close: () => {
+        if (!this.closed) m.transportError('closed_by_peer');
+        this.closed = true;
+        this.helloResolve?.(0);
+      },
+    });
+  }
+
+  /** Requests still awaiting a response. */
+  get outstanding(): number {
+    return this.pending.size;
+  }
+
+  /** Sends Hello and resolves with the HelloResponse code (0 if the connection closed first). */
+  hello(userId: string): Promise<number> {
+    return new Promise((resolve) => {
+      this.helloResolve = resolve;
+      const frame = ClientMessageType.encodeDelimited({ msgId: this.nextMsgId++, seqId: 0, hello: { userId, token: 't', clientVersion: 'gatectl/0.1' } });
+      this.conn.write(frame).catch(() => resolve(0));
+    });
+  }
+
+  /** Sends one business request whose intended send time was `scheduledAt` (performance.now() ms). */
+  send(scheduledAt: number, now: number): void {
+    if (this.closed) return;
+    const msgId = this.nextMsgId++;
+    const seqId = this.nextSeqId++;
+    this.pending.set(msgId, { scheduledAt, seqId });
+    this.grids.set(seqId, 0);
+    this.m.requestSent(now - scheduledAt);
+    const frame = ClientMessageType.encodeDelimited({ msgId, seqId, business: { action: 'business', payload: this.payload } });
+    this.conn.write(frame).catch(() => this.m.transportError('write_failed'));
+  }
+
+  private onData(chunk: Uint8Array): void {
+    try {
+      this.decoder.push(chunk);
+    } catch {
+      this.m.transportError('bad_frame');
+      this.closed = true;
+      void this.conn.close(0x11, 'bad frame from server');
+      return;
+    }
+    const contiguous = this.expectedSeq - 1;
+    if (contiguous > this.lastAcked && !this.closed) {
+      this.lastAcked = contiguous;
+      this.conn.write(ClientMessageType.encodeDelimited({ ack: { ackedServerSeq: contiguous } })).catch(() => this.m.transportError('write_failed'));
+    }
+  }
+
+  private checkSeq(seq: number, v: ViolationCounts): void {
+    if (seq === this.expectedSeq) {
+      this.expectedSeq++;
+      return;
+    }
+    if (seq > this.expectedSeq) {
+      v.gaps++;
+      for (let s = this.expectedSeq; s < seq && this.missing.size < MISSING_WINDOW; s++) this.missing.add(s);
+      this.expectedSeq = seq + 1;
+      return;
+    }
+    if (this.missing.delete(seq)) v.reorders++;
+    else v.duplicates++;
+  }
+
+  private onPush(p: ServerPush): void {
+    const now = performance.now();
+    const m = this.m;
+    this.checkSeq(p.serverSeq ?? 0, m.violations);
+    switch (p.body) {
+      case 'business': {
+        const pend = this.pending.get(p.business!.msgId ?? 0);
+        if (pend === undefined) return;
+        this.pending.delete(p.business!.msgId ?? 0);
+        this.answered(pend.seqId);
+        m.response(now - pend.scheduledAt);
+        return;
+      }
+      case 'error': {
+        const code = p.error!.code ?? 0;
+        m.errorResponse(code);
+        const pend = this.pending.get(p.error!.msgId ?? 0);
+        if (pend !== undefined) {
+          this.pending.delete(p.error!.msgId ?? 0);
+          this.answered(pend.seqId);
+        } else if (this.helloResolve !== null) {
+          this.helloResolve(code);
+          this.helloResolve = null;
+        }
+        return;
+      }
+      case 'notify': {
+        m.notifies++;
+        const n = p.notify!;
+        const state = this.grids.get(n.grid ?? 0);
+        if (state === undefined) return; // unbound, or answered long ago
+        if (n.placement === NotifyPlacement.BEFORE_RESPONSE && state === 1) m.violations.notify_order_violations++;
+        if (n.placement === NotifyPlacement.AFTER_RESPONSE && state === 0) m.violations.notify_order_violations++;
+        return;
+      }
+      case 'hello': {
+        this.helloResolve?.(p.hello!.code ?? 0);
+        this.helloResolve = null;
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private answered(seqId: number): void {
+    this.grids.set(seqId, 1);
+    this.answeredRing.push(seqId);
+    if (this.answeredRing.length > GRID_WINDOW) this.grids.delete(this.answeredRing.shift()!);
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * RunResult (DESIGN §6): the JSON a load run writes, `schema: "gatectl.run/v1"`. Every figure in it
+ * was measured in that run; histograms travel encoded so results can be merged exactly.
+ */
+import type { EncodedLatency } from './histogram.js';
+
+/** Schema tag of a run result. */
+export const RUN_SCHEMA = 'gatectl.run/v1';
+/** Schema tag of a comparison result. */
+export const COMPARISON_SCHEMA = 'gatectl.compare/v1';
+
+/** Protocol-violation counters (DESIGN §3). */
+export interface ViolationCounts {
+  /** a push whose server_seq was missing earlier and arrived late */
+  reorders: number;
+  /** a push whose server_seq skipped ahead of the next expected one */
+  gaps: number;
+  /** a server_seq seen twice */
+  duplicates: number;
+  /** a before-notify after its response, or an after-notify before it */
+  notify_order_violations: number;
+}
+
+/** One second of the steady phase. */
+export interface TimeSeriesPoint {
+  /** seconds since the steady phase began */
+  t_s: number;
+  connected: number;
+  requests: number;
+  responses: number;
+  errors: number;
+  /** e2e p99 of responses received in this second, in µs (0 when none) */
+  e2e_p99_us: number;
+}
+
+/** Client-side results. */
+export interface ClientResult {
+  clients: number;
+  connected: number;
+  connect_failures: number;
+  hello_failures: number;
+  requests_sent: number;
+  responses: number;
+  notifies: number;
+  /** requests never answered by the end of the drain period */
+  unanswered: number;
+  /** ErrorResponses received, by code */
+  errors_by_code: Record<string, number>;
+  /** connection-level failures (write failed, connection closed by the peer), by kind */
+  transport_errors: Record<string, number>;
+  violations: ViolationCounts;
+  /** responses / steady-phase seconds */
+  responses_per_s: number;
+  /** requests sent / steady-phase seconds */
+  requests_per_s: number;
+  latency: {
+    /** request's scheduled send time to its response, µs (coordinated-omission safe) */
+    e2e: EncodedLatency;
+    /** dial to stream open, µs */
+    connect: EncodedLatency;
+    /** actual send time minus scheduled send time, µs: how late the generator was */
+    schedule_lag: EncodedLatency;
+  };
+}
+
+/** The load generator's view of itself. */
+export interface GeneratorResult {
+  /** event-loop delay of the generator thread, ms */
+  event_loop_delay_p99_ms: number;
+  event_loop_delay_max_ms: number;
+  /** true when the generator, not the target, limited the run (see README) */
+  generator_bound: boolean;
+  /** peak resident set size of the gatectl process, bytes */
+  peak_rss_bytes: number;
+}
+
+/** Server-side figures: stage histograms and queue/processor stats. */
+export interface ServerResult {
+  /** where they came from */
+  source: 'in-process' | 'monitor';
+  stages: Record<string, EncodedLatency>;
+  queue: Record<string, unknown>;
+  processor: Record<string, unknown> | null;
+  counters: Record<string, unknown>;
+}
+
+/** A whole run. */
+export interface RunResult {
+  schema: typeof RUN_SCHEMA;
+  /** e.g. `sync`, `async` or the target URL */
+  label: string;
+  started_at: string;
+  finished_at: string;
+  /** measured length of the steady phase, seconds */
+  steady_s: number;
+  config: Record<string, unknown>;
+  environment: { node: string; platform: string; cpus: number; cpu_model: string; total_mem_bytes: number };
+  client: ClientResult;
+  generator: GeneratorResult;
+  server: ServerResult | null;
+  timeseries: TimeSeriesPoint[];
+  warnings: string[];
+}
+
+/** A before/after comparison of two runs. */
+export interface ComparisonResult {
+  schema: typeof COMPARISON_SCHEMA;
+  created_at: string;
+  before: RunResult;
+  after: RunResult;
+}

@@ -1,0 +1,38 @@
+/**
+ * The transport module (DESIGN §2): pick an implementation by name. The gateway and the load clients
+ * use only the types re-exported here, never a QUIC or TLS library.
+ */
+import { InvalidInputError } from '../errors.js';
+import { quicTransport } from './quic.js';
+import { tcpTransport } from './tcp.js';
+import type { Transport, TransportName } from './types.js';
+
+export type {
+  CertificateMaterial,
+  Connection,
+  ConnectionHandlers,
+  Dialer,
+  DialerOptions,
+  ListenOptions,
+  Listener,
+  Transport,
+  TransportName,
+} from './types.js';
+export { generateCertificate, loadCertificate, fingerprintSha256 } from './certificate.js';
+export type { GenerateCertificateOptions } from './certificate.js';
+export { ALPN_PROTOCOL } from './quic.js';
+
+/** Accepted transport names, the first being the default. */
+export const TRANSPORT_NAMES: readonly TransportName[] = ['quic', 'tcp'];
+
+const transports: Record<TransportName, Transport> = { quic: quicTransport, tcp: tcpTransport };
+
+/**
+ * Returns the transport called `name` (`quic` or `tcp`).
+ *
+ * @throws {InvalidInputError} for any other name, naming the accepted values.
+ */
+export function getTransport(name: string): Transport {
+  if (Object.prototype.hasOwnProperty.call(transports, name)) return transports[name as TransportName];
+  throw new InvalidInputError(`unknown transport "${name}": accepted values are ${TRANSPORT_NAMES.join(', ')}`);
+}
