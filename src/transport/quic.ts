@@ -9,8 +9,11 @@
  *   `recvBufferBytes` on the listener and the dialer.
  * - one shared client `QUICSocket` per Dialer, passed to every `QUICClient.createQUICClient`.
  * - paced connects: at most `MAX_HANDSHAKES_IN_FLIGHT` handshakes at once (a `Semaphore`).
- * - closes run concurrently with a timeout: a QUIC close waits for the draining period (3 PTO), so
- *   `Connection.close`, `Listener.close` and `Dialer.close` stop waiting after their timeout.
+ * - closes run concurrently with a timeout: the library's `stop()`/`destroy()` resolves only after
+ *   the draining period (3 PTO; seconds under load), so `Connection.close` resolves once the
+ *   CONNECTION_CLOSE is sent (or after its timeout) and leaves the draining to the library;
+ *   `Listener.close` and `Dialer.close` close their connections concurrently the same way, then
+ *   stop the socket with `force: true`.
  */
 import { X509Certificate, createHmac, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
 import type dgram from 'node:dgram';
@@ -52,6 +55,8 @@ export const QUIC_SERVER_HANDSHAKE_TIMEOUT_MS = 10_000;
 export const MAX_HANDSHAKES_IN_FLIGHT = 100;
 /** Default wait for a close, in ms. */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 2_000;
+/** How long `Listener.close` waits for the library's server stop after the connections closed, in ms. */
+const LISTENER_STOP_GRACE_MS = 250;
 
 /** A QUIC Listener; `recvBufferBytes` is the effective UDP receive buffer (as reported by the kernel). */
 export interface QuicListener extends Listener {
@@ -243,6 +248,9 @@ class QuicStreamConnection implements Connection {
   private closePromise: Promise<void> | undefined;
   /** The last connection-level error the library reported (the close reason). */
   private lastError: unknown;
+  /** Resolves once the connection is closing: CONNECTION_CLOSE queued (local or peer) or stopped. */
+  private readonly closeStarted: Promise<void>;
+  private resolveCloseStarted!: () => void;
 
   constructor(
     quicConn: QUICConnection,
@@ -256,6 +264,7 @@ class QuicStreamConnection implements Connection {
     this.remoteAddress = remoteAddress;
     this.stopConnection = stopConnection;
     this.onEnded = onEnded;
+    this.closeStarted = new Promise<void>((resolve) => (this.resolveCloseStarted = resolve));
     this.writer = stream.writable.getWriter();
     // A rejected `closed` would otherwise be an unhandled rejection when the stream errors.
     this.writer.closed.catch(noop);
@@ -267,10 +276,15 @@ class QuicStreamConnection implements Connection {
   }
 
   private readonly handleConnectionError = (evt: Event): void => {
+    // Every connection close is reported as an error event (local, peer, idle timeout), before
+    // the draining period starts.
     this.lastError = (evt as quicEvents.EventQUICConnectionError).detail;
+    this.resolveCloseStarted();
   };
 
   private readonly handleConnectionStopped = (): void => {
+    this.quicConn.removeEventListener(quicEvents.EventQUICConnectionError.name, this.handleConnectionError);
+    this.resolveCloseStarted();
     this.end(closeError(this.lastError, this.remoteAddress));
   };
 
@@ -322,7 +336,6 @@ class QuicStreamConnection implements Connection {
     if (this.ended) return;
     this.ended = true;
     this.endError = this.closing ? undefined : error;
-    this.quicConn.removeEventListener(quicEvents.EventQUICConnectionError.name, this.handleConnectionError);
     this.onEnded(this);
     const handlers = this.handlers;
     if (handlers !== undefined) handlers.close(this.endError);
@@ -358,15 +371,21 @@ class QuicStreamConnection implements Connection {
 
   /**
    * Finishes the stream (pending writes get up to half of `timeoutMs`), then closes the connection
-   * with application `code` (default 0) and `reason`. Resolves when closed or after `timeoutMs`
-   * (default 2000 ms); never rejects. `handlers.close` has been called when it resolves.
+   * with application `code` (default 0) and `reason`. Resolves once the CONNECTION_CLOSE has been
+   * handed to the socket, or after `timeoutMs` (default 2000 ms); never rejects. It does not wait for
+   * QUIC's draining period (3 PTO, which under load is seconds): the library finishes that in the
+   * background. `handlers.close` has been called when it resolves.
    */
   close(code = 0, reason = '', timeoutMs = DEFAULT_CLOSE_TIMEOUT_MS): Promise<void> {
     if (this.closePromise !== undefined) return this.closePromise;
     this.closing = true;
     const work = (async () => {
       await settleWithin(this.writer.close(), timeoutMs / 2);
-      await this.stopConnection(code, reason);
+      const stopped = this.stopConnection(code, reason);
+      stopped.catch(noop);
+      await Promise.race([stopped, this.closeStarted]);
+      // Let the library flush the CONNECTION_CLOSE packet to the socket.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     })();
     this.closePromise = settleWithin(work, timeoutMs).then(() => this.end(undefined));
     return this.closePromise;
@@ -437,11 +456,19 @@ class QuicListenerImpl implements QuicListener {
    */
   close(timeoutMs = DEFAULT_CLOSE_TIMEOUT_MS): Promise<void> {
     if (this.closePromise !== undefined) return this.closePromise;
+    const started = Date.now();
+    // Our connections: close concurrently, each resolving once its CONNECTION_CLOSE is sent.
+    const connsClosed = Promise.all([...this.conns].map((c) => c.close(0, 'server closing', timeoutMs)));
+    // The server: stop accepting, abort handshakes, close stream-less connections. Its promise waits
+    // for every connection's draining period, so it only gets what is left of a short grace time.
     const stop = this.server.stop({ isApp: true, errorCode: 0, force: true });
-    this.closePromise = settleWithin(stop, timeoutMs).then(async () => {
+    this.closePromise = (async () => {
+      await settleWithin(connsClosed, timeoutMs);
+      const left = timeoutMs - (Date.now() - started);
+      await settleWithin(stop, Math.min(LISTENER_STOP_GRACE_MS, Math.max(0, left)));
       for (const conn of [...this.conns]) conn.forceEnd();
-      await settleWithin(this.socket.stop({ force: true }), 1_000);
-    });
+      await settleWithin(this.socket.stop({ force: true }), Math.max(0, timeoutMs - (Date.now() - started)));
+    })();
     return this.closePromise;
   }
 }
