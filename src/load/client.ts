@@ -73,6 +73,12 @@ export class LoadClient {
     this.conn.write(frame).catch(() => this.m.transportError('write_failed'));
   }
 
+  /** Closes the connection; a close we start is not counted as a transport error. */
+  close(timeoutMs: number): Promise<void> {
+    this.closed = true;
+    return this.conn.close(0, 'load done', timeoutMs);
+  }
+
   private onData(chunk: Uint8Array): void {
     try {
       this.decoder.push(chunk);

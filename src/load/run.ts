@@ -142,7 +142,7 @@ export async function runLoad(opts: LoadOptions, target: TargetHandle, onProgres
       const code = await c.hello(`user-${i + 1}`);
       if (code !== 200) {
         helloFailures++;
-        void c.conn.close(0, 'hello failed');
+        void c.close(2000);
         return;
       }
       clients.push(c);
@@ -243,7 +243,7 @@ export async function runLoad(opts: LoadOptions, target: TargetHandle, onProgres
   } finally {
     clearInterval(tickTimer);
     eld.disable();
-    await Promise.all(clients.map((c) => c.conn.close(0, 'load done', 2000)));
+    await Promise.all(clients.map((c) => c.close(2000)));
     await dialer.close();
   }
 }

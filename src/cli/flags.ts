@@ -1,0 +1,32 @@
+/** Flags shared by serve, load and compare (oclif). Values are validated in src/config. */
+import { Flags } from '@oclif/core';
+
+/** Gateway flags (serve, and the in-process target of load/compare). */
+export const gatewayFlags = {
+  host: Flags.string({ description: 'address the gateway binds to', default: '127.0.0.1' }),
+  transport: Flags.string({ description: 'quic or tcp', default: 'quic' }),
+  'upstream-latency': Flags.string({ description: 'mock upstream latency per call (mean for exponential), e.g. 5ms', default: '5ms' }),
+  'upstream-distribution': Flags.string({ description: 'fixed or exponential', default: 'fixed' }),
+  'before-notifies': Flags.integer({ description: 'notifies sent before each response', default: 1, min: 0, max: 100 }),
+  'after-notifies': Flags.integer({ description: 'notifies sent after each response', default: 1, min: 0, max: 100 }),
+  'processor-workers': Flags.integer({ description: 'AsyncRequestProcessor workers (default CPU×4)', min: 1 }),
+  'processor-queue-size': Flags.integer({ description: 'AsyncRequestProcessor queue (default 10000); full → 503', min: 1 }),
+  'task-timeout': Flags.string({ description: 'upstream call timeout; on expiry 504', default: '30s' }),
+  'send-workers': Flags.integer({ description: 'QUEUE_SEND_WORKER_COUNT', min: 1 }),
+  'send-queue-size': Flags.integer({ description: 'QUEUE_SEND_QUEUE_SIZE', min: 1 }),
+  'max-queue-size': Flags.integer({ description: 'QUEUE_MAX_QUEUE_SIZE', min: 1 }),
+  'batch-size': Flags.integer({ description: 'QUEUE_SEND_BATCH_SIZE', min: 1 }),
+  'lock-scope': Flags.string({ description: 'QUEUE_LOCK_SCOPE: global or session' }),
+  'max-frame-bytes': Flags.integer({ description: 'largest accepted frame in bytes (default 1 MiB)', min: 16 }),
+};
+
+/** Load flags (load and compare). */
+export const loadFlags = {
+  clients: Flags.integer({ description: 'concurrent clients (one connection each)', default: 1000, min: 1 }),
+  duration: Flags.string({ description: 'length of the steady phase, e.g. 20s', default: '30s' }),
+  'rate-per-client': Flags.string({ description: 'business requests per second per client', default: '1' }),
+  'payload-bytes': Flags.integer({ description: 'business request payload size in bytes', default: 64, min: 0, max: 1_000_000 }),
+  'connect-timeout': Flags.string({ description: 'per-connection connect timeout', default: '10s' }),
+  'drain-timeout': Flags.string({ description: 'longest wait for outstanding responses after the steady phase', default: '10s' }),
+  quiet: Flags.boolean({ description: 'no progress line on stderr', default: false }),
+};

@@ -1,0 +1,110 @@
+/**
+ * Configuration resolution (DESIGN §1 config/): flags > environment (`QUEUE_*`) > mode profile >
+ * defaults, validated, returned frozen. Durations use the `ms` library's syntax (`500ms`, `20s`, `1m`).
+ */
+import ms from 'ms';
+import { InvalidInputError } from '../errors.js';
+import { defaultQueueConfig, queueConfigFromEnv, type LockScope, type QueueConfig } from '../queue/index.js';
+import { defaultProcessorConfig, type GatewayConfig, type ProcessorMode } from '../gateway/config.js';
+import { DEFAULT_MOCK_UPSTREAM, type LatencyDistribution } from '../upstream/index.js';
+import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/index.js';
+import type { TransportName } from '../transport/types.js';
+
+/** Accepted `--mode` values. */
+export const MODES: readonly ProcessorMode[] = ['sync', 'async'];
+/** Accepted `--transport` values. */
+export const TRANSPORTS: readonly TransportName[] = ['quic', 'tcp'];
+
+/**
+ * Parses a duration such as `20s`, `5ms`, `1.5m` into ms. A bare number without a unit is refused
+ * (ambiguous). Throws InvalidInputError naming `name` and the expected form.
+ */
+export function parseDurationMs(input: string, name: string, opts: { allowZero?: boolean } = {}): number {
+  const text = input.trim();
+  const value = /^\d+(\.\d+)?$/.test(text) ? undefined : (ms as (s: string) => number | undefined)(text);
+  if (value === undefined || !Number.isFinite(value) || value < 0 || (value === 0 && opts.allowZero !== true)) {
+    throw new InvalidInputError(`${name} ${JSON.stringify(input)} is not a valid duration: use a positive number with a unit, e.g. 500ms, 20s or 1m`);
+  }
+  return value;
+}
+
+/** Checks `value` is one of `accepted`; throws InvalidInputError listing them. */
+export function oneOf<T extends string>(value: string, accepted: readonly T[], name: string): T {
+  if (!(accepted as readonly string[]).includes(value)) {
+    throw new InvalidInputError(`${name} ${JSON.stringify(value)} is not supported: use one of ${accepted.join(', ')}`);
+  }
+  return value as T;
+}
+
+/** Gateway settings as given on the command line (all optional but host/port/transport). */
+export interface GatewayFlags {
+  host: string;
+  port: number;
+  transport: string;
+  mode?: string;
+  'upstream-latency': string;
+  'upstream-distribution': string;
+  'before-notifies': number;
+  'after-notifies': number;
+  'processor-workers'?: number;
+  'processor-queue-size'?: number;
+  'task-timeout': string;
+  'send-workers'?: number;
+  'send-queue-size'?: number;
+  'max-queue-size'?: number;
+  'batch-size'?: number;
+  'lock-scope'?: string;
+  'max-frame-bytes'?: number;
+  cert?: string;
+  key?: string;
+}
+
+/**
+ * Resolves a frozen GatewayConfig. `--mode sync` is the "before" profile of DESIGN §4 (sync send,
+ * global lock, sync processor); `--mode async` the "after" (async send, session lock, async
+ * processor). Without `--mode`, `QUEUE_ENABLE_ASYNC_SEND` picks the profile (default async).
+ * Throws InvalidInputError for any bad value, naming the flag or variable.
+ */
+export function resolveGatewayConfig(flags: GatewayFlags, env: NodeJS.ProcessEnv = process.env): Readonly<GatewayConfig> {
+  const fromEnv = queueConfigFromEnv(env);
+  const mode: ProcessorMode = flags.mode !== undefined
+    ? oneOf(flags.mode, MODES, '--mode')
+    : (fromEnv.enableAsyncSend ?? true) ? 'async' : 'sync';
+  const queue: QueueConfig = { ...defaultQueueConfig(mode === 'async'), ...fromEnv, enableAsyncSend: mode === 'async' };
+  if (fromEnv.lockScope === undefined) queue.lockScope = mode === 'async' ? 'session' : 'global';
+  if (flags['send-workers'] !== undefined) queue.sendWorkerCount = flags['send-workers'];
+  if (flags['send-queue-size'] !== undefined) queue.sendQueueSize = flags['send-queue-size'];
+  if (flags['max-queue-size'] !== undefined) queue.maxQueueSize = flags['max-queue-size'];
+  if (flags['batch-size'] !== undefined) queue.sendBatchSize = flags['batch-size'];
+  if (flags['lock-scope'] !== undefined) queue.lockScope = oneOf<LockScope>(flags['lock-scope'], ['global', 'session'], '--lock-scope');
+  const processor = defaultProcessorConfig();
+  if (flags['processor-workers'] !== undefined) processor.maxWorkers = flags['processor-workers'];
+  if (flags['processor-queue-size'] !== undefined) processor.maxQueueSize = flags['processor-queue-size'];
+  processor.taskTimeoutMs = parseDurationMs(flags['task-timeout'], '--task-timeout');
+  if ((flags.cert === undefined) !== (flags.key === undefined)) {
+    throw new InvalidInputError('--cert and --key go together: give both PEM files, or neither to generate a self-signed certificate');
+  }
+  const config: GatewayConfig = {
+    host: flags.host,
+    port: flags.port,
+    transport: oneOf(flags.transport, TRANSPORTS, '--transport'),
+    processorMode: mode,
+    processor,
+    queue,
+    upstream: {
+      ...DEFAULT_MOCK_UPSTREAM,
+      latencyMs: parseDurationMs(flags['upstream-latency'], '--upstream-latency', { allowZero: true }),
+      distribution: oneOf<LatencyDistribution>(flags['upstream-distribution'], ['fixed', 'exponential'], '--upstream-distribution'),
+      beforeNotifies: flags['before-notifies'],
+      afterNotifies: flags['after-notifies'],
+    },
+    maxFrameBytes: flags['max-frame-bytes'] ?? DEFAULT_MAX_FRAME_BYTES,
+    ...(flags.cert !== undefined ? { certPath: flags.cert, keyPath: flags.key } : {}),
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T extends object>(o: T): Readonly<T> {
+  for (const v of Object.values(o)) if (v !== null && typeof v === 'object') deepFreeze(v as object);
+  return Object.freeze(o);
+}

@@ -1,0 +1,81 @@
+/**
+ * Table data of a run and of a comparison, as rows of strings (pure). The terminal renderer draws
+ * them with cli-table3, the markdown renderer with markdown-table.
+ */
+import type { ComparisonResult, RunResult } from '../metrics/result.js';
+import type { LatencySummary } from '../metrics/histogram.js';
+import { comparisonRows, totalErrors } from '../metrics/compare.js';
+import { fmtFactor, fmtMiB, fmtUs, fmtValue } from './format.js';
+
+/** A table: header row plus body rows. */
+export interface TableData {
+  head: string[];
+  rows: string[][];
+}
+
+/** One-line description of a run's configuration. */
+export function runTitle(r: RunResult): string {
+  const c = r.config;
+  return `${r.label} · ${String(c.target)} (${String(c.target_kind)}) · ${String(c.clients)} clients × ${String(c.rate_per_client)}/s for ${r.steady_s.toFixed(1)} s`;
+}
+
+function codes(o: Record<string, number>): string {
+  const e = Object.entries(o);
+  return e.length === 0 ? '0' : e.map(([k, v]) => `${k}: ${v}`).join(', ');
+}
+
+/** Client-side summary: counts, rates, latencies, violations, generator health. */
+export function summaryTable(r: RunResult): TableData {
+  const c = r.client;
+  const e = c.latency.e2e.summary;
+  const v = c.violations;
+  return {
+    head: ['metric', 'value'],
+    rows: [
+      ['clients connected', `${c.connected}/${c.clients}`],
+      ['requests sent', String(c.requests_sent)],
+      ['responses', `${c.responses} (${c.responses_per_s.toFixed(1)}/s)`],
+      ['notifies', String(c.notifies)],
+      ['unanswered', String(c.unanswered)],
+      ['errors', `${totalErrors(r)} (responses ${codes(c.errors_by_code)}; transport ${codes(c.transport_errors)})`],
+      ['e2e p50 / p90 / p99 / p99.9 / max', [e.p50_us, e.p90_us, e.p99_us, e.p999_us, e.max_us].map(fmtUs).join(' / ')],
+      ['connect p50 / p99', `${fmtUs(c.latency.connect.summary.p50_us)} / ${fmtUs(c.latency.connect.summary.p99_us)}`],
+      ['schedule lag p99', fmtUs(c.latency.schedule_lag.summary.p99_us)],
+      ['violations (reorders/gaps/duplicates/notify order)', `${v.reorders}/${v.gaps}/${v.duplicates}/${v.notify_order_violations}`],
+      ['generator event-loop delay p99', `${r.generator.event_loop_delay_p99_ms.toFixed(1)} ms${r.generator.generator_bound ? ' (generator_bound)' : ''}`],
+      ['peak RSS (whole process)', fmtMiB(r.generator.peak_rss_bytes)],
+    ],
+  };
+}
+
+/** Server stage latencies: stage | count | p50 | p90 | p99 | p99.9 | max. Null when the run has no server figures. */
+export function stageTable(r: RunResult): TableData | null {
+  if (r.server === null) return null;
+  const rows = Object.entries(r.server.stages).map(([name, { summary: s }]: [string, { summary: LatencySummary }]) =>
+    [name, String(s.count), ...(s.count === 0 ? ['-', '-', '-', '-', '-'] : [s.p50_us, s.p90_us, s.p99_us, s.p999_us, s.max_us].map(fmtUs))]);
+  return { head: ['stage', 'count', 'p50', 'p90', 'p99', 'p99.9', 'max'], rows };
+}
+
+/** SendQueueStats of the run (seed 000 names). */
+export function queueTable(r: RunResult): TableData | null {
+  const q = r.server?.queue;
+  if (q === undefined) return null;
+  const keys = ['total_enqueued', 'total_sent', 'total_failed', 'dropped_tasks', 'sync_fallbacks', 'discarded_on_close', 'writes',
+    'avg_send_latency_ns', 'max_send_latency_ns', 'success_rate', 'worker_utilisation'];
+  return {
+    head: ['SendQueueStats', 'value'],
+    rows: keys.filter((k) => k in q).map((k) => {
+      const v = q[k] as number;
+      return [k, Number.isInteger(v) ? String(v) : v.toFixed(4)];
+    }),
+  };
+}
+
+/** Comparison table: metric | before (label) | after (label) | factor | claim. */
+export function comparisonTable(cmp: ComparisonResult): TableData {
+  const rows = comparisonRows(cmp.before, cmp.after);
+  return {
+    head: ['metric', `before (${cmp.before.label})`, `after (${cmp.after.label})`, 'factor', 'report\'s claim (not measured)'],
+    rows: rows.map((r) => [r.metric, fmtValue(r.before, r.unit), fmtValue(r.after, r.unit), fmtFactor(r.factor), r.claim]),
+  };
+}
