@@ -10,18 +10,19 @@ import type { Session } from './session.js';
 /** Encodes and enqueues pushes for a session. */
 export class OrderedSender {
   /**
-   * Sends `pushes` in order with consecutive server_seq values. `onEnqueued(i)` is called after
-   * push i is accepted by the queue. Rejects with the queue's error (closed, full, write failure in
-   * sync mode); pushes after a failed one are not enqueued.
+   * Sends `pushes` in order with consecutive server_seq values, as one group: one
+   * `enqueueMessages` call, so async send workers can coalesce the group into one write (seed 001
+   * 方案2). Rejects with the queue's error (closed, full, write failure in sync mode).
    */
-  async sendGroup(session: Session, pushes: ServerPush[], onEnqueued?: (index: number) => void): Promise<void> {
+  async sendGroup(session: Session, pushes: ServerPush[]): Promise<void> {
     const first = session.reserveServerSeqs(pushes.length);
+    const frames: Uint8Array[] = new Array(pushes.length);
     for (let i = 0; i < pushes.length; i++) {
       const push = pushes[i]!;
       push.serverSeq = first + i;
-      await session.queue.enqueueMessage(first + i, ServerPushType.encodeDelimited(push));
-      onEnqueued?.(i);
+      frames[i] = ServerPushType.encodeDelimited(push);
     }
+    await session.queue.enqueueMessages(first, frames);
   }
 
   /** Sends one push. */

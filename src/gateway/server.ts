@@ -248,15 +248,11 @@ export class GatewayServer {
     const pushes: ServerPush[] = [];
     const notifies = resp.notifies ?? [];
     for (const n of notifies) if (n.placement === NotifyPlacement.BEFORE_RESPONSE) pushes.push({ notify: n });
-    const responseIndex = pushes.length;
     pushes.push({ business: { msgId, code: resp.code ?? 200, message: resp.message ?? '', data: resp.data, headers: resp.headers } });
     for (const n of notifies) if (n.placement !== NotifyPlacement.BEFORE_RESPONSE) pushes.push({ notify: n });
-    await this.sender.sendGroup(session, pushes, (i) => {
-      if (i === responseIndex) {
-        this.counters.responses++;
-        this.stages.record('business_latency', (performance.now() - task.readAt) * 1000);
-      }
-    });
+    await this.sender.sendGroup(session, pushes);
+    this.counters.responses++;
+    this.stages.record('business_latency', (performance.now() - task.readAt) * 1000);
   }
 
   private callWithTimeout(session: Session, request: ClientMessage): Promise<UpstreamResponse> {

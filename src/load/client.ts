@@ -1,6 +1,6 @@
 /**
  * One load client: a session on its own connection. It says Hello, sends business requests on a
- * fixed schedule, acknowledges what it receives (cumulative ClientAck once per received chunk) and
+ * fixed schedule, acknowledges what it receives (one cumulative ClientAck 20 ms after new pushes) and
  * checks every push against DESIGN §3: contiguous server_seq (gaps, reorders, duplicates) and, per
  * request, before-notifies → response → after-notifies.
  */
@@ -11,7 +11,9 @@ import type { ViolationCounts } from '../metrics/result.js';
 import type { ClientMetrics } from './metrics.js';
 
 const GRID_WINDOW = 64; // answered requests whose late notifies are still checked
-const MISSING_WINDOW = 4096; // missing server_seqs remembered to tell a late arrival (reorder) from a duplicate
+const MISSING_WINDOW = 4096;
+/** Delayed cumulative ack, ms: one ack covers the pushes of one request (TCP delayed-ACK style). */
+export const ACK_DELAY_MS = 20; // missing server_seqs remembered to tell a late arrival (reorder) from a duplicate
 
 /** A request awaiting its response. */
 interface Pending {
@@ -31,6 +33,7 @@ export class LoadClient {
   private expectedSeq = 1;
   private readonly missing = new Set<number>();
   private lastAcked = 0;
+  private ackTimer: NodeJS.Timeout | null = null;
   private helloResolve: ((code: number) => void) | null = null;
   private readonly decoder: FrameDecoder<ServerPush>;
   closed = false;
@@ -42,6 +45,7 @@ export class LoadClient {
       close: () => {
         if (!this.closed) m.transportError('closed_by_peer');
         this.closed = true;
+        if (this.ackTimer !== null) clearTimeout(this.ackTimer);
         this.helloResolve?.(0);
       },
     });
@@ -76,6 +80,7 @@ export class LoadClient {
   /** Closes the connection; a close we start is not counted as a transport error. */
   close(timeoutMs: number): Promise<void> {
     this.closed = true;
+    if (this.ackTimer !== null) clearTimeout(this.ackTimer);
     return this.conn.close(0, 'load done', timeoutMs);
   }
 
@@ -88,12 +93,20 @@ export class LoadClient {
       void this.conn.close(0x11, 'bad frame from server');
       return;
     }
+    if (this.expectedSeq - 1 > this.lastAcked && this.ackTimer === null && !this.closed) {
+      this.ackTimer = setTimeout(this.flushAck, ACK_DELAY_MS);
+    }
+  }
+
+  /** Sends one cumulative ack for everything contiguous received so far. */
+  private readonly flushAck = (): void => {
+    this.ackTimer = null;
     const contiguous = this.expectedSeq - 1;
     if (contiguous > this.lastAcked && !this.closed) {
       this.lastAcked = contiguous;
       this.conn.write(ClientMessageType.encodeDelimited({ ack: { ackedServerSeq: contiguous } })).catch(() => this.m.transportError('write_failed'));
     }
-  }
+  };
 
   private checkSeq(seq: number, v: ViolationCounts): void {
     if (seq === this.expectedSeq) {

@@ -155,7 +155,16 @@ export class OrderedMessageQueue {
    * Rejects with QueueFullError when the waiting heap is full, GatectlError for a duplicate
    * server_seq or a closed queue, or the transport's error when a sync-mode write fails.
    */
-  async enqueueMessage(serverSeq: number, frame: Uint8Array): Promise<void> {
+  enqueueMessage(serverSeq: number, frame: Uint8Array): Promise<void> {
+    return this.enqueueMessages(serverSeq, [frame]);
+  }
+
+  /**
+   * Accepts `frames` with consecutive server_seq values from `firstSeq`, under one lock acquisition
+   * (one group: a request's before-notifies, response and after-notifies). Same semantics and
+   * errors as enqueueMessage; `enqueue_latency` is recorded once per call.
+   */
+  async enqueueMessages(firstSeq: number, frames: readonly Uint8Array[]): Promise<void> {
     const sys = this.system;
     const t0 = performance.now();
     const release = await this.lock.acquire();
@@ -163,26 +172,28 @@ export class OrderedMessageQueue {
     sys.sink.record('lock_wait', (tLocked - t0) * 1000);
     let fallback = false;
     try {
-      if (this.closed) throw new GatectlError(`session ${this.sessionId}: queue is closed; server_seq ${serverSeq} not accepted`, 'GATECTL_QUEUE_CLOSED');
-      if (serverSeq < this.nextExpectedSeq) {
-        throw new GatectlError(`session ${this.sessionId}: duplicate server_seq ${serverSeq} (next expected ${this.nextExpectedSeq})`, 'GATECTL_QUEUE_DUPLICATE');
+      if (this.closed) throw new GatectlError(`session ${this.sessionId}: queue is closed; server_seq ${firstSeq} not accepted`, 'GATECTL_QUEUE_CLOSED');
+      if (firstSeq < this.nextExpectedSeq) {
+        throw new GatectlError(`session ${this.sessionId}: duplicate server_seq ${firstSeq} (next expected ${this.nextExpectedSeq})`, 'GATECTL_QUEUE_DUPLICATE');
       }
-      if (serverSeq > this.nextExpectedSeq) {
-        if (this.waiting.length >= sys.config.maxQueueSize) {
+      if (firstSeq > this.nextExpectedSeq) {
+        if (this.waiting.length + frames.length > sys.config.maxQueueSize) {
           throw new QueueFullError(
             `session ${this.sessionId}: waiting heap is full (${this.waiting.length} frames, QUEUE_MAX_QUEUE_SIZE=${sys.config.maxQueueSize}); ` +
-            `server_seq ${serverSeq} not accepted while ${this.nextExpectedSeq} is missing. Raise QUEUE_MAX_QUEUE_SIZE.`);
+            `server_seq ${firstSeq} not accepted while ${this.nextExpectedSeq} is missing. Raise QUEUE_MAX_QUEUE_SIZE.`);
         }
-        this.waiting.push({ serverSeq, frame });
-        sys.stats.waitingFrames++;
-        sys.stats.totalEnqueued++;
+        for (let i = 0; i < frames.length; i++) this.waiting.push({ serverSeq: firstSeq + i, frame: frames[i]! });
+        sys.stats.waitingFrames += frames.length;
+        sys.stats.totalEnqueued += frames.length;
         return;
       }
-      sys.stats.totalEnqueued++;
+      sys.stats.totalEnqueued += frames.length;
       if (sys.pool === null) {
         // sync mode: send while holding the lock, then processWaitingMessages under the same lock
-        await this.sendMessageDirectly(frame);
-        this.nextExpectedSeq++;
+        for (const frame of frames) {
+          await this.sendMessageDirectly(frame);
+          this.nextExpectedSeq++;
+        }
         for (let top = this.waiting.peek(); top !== undefined && top.serverSeq === this.nextExpectedSeq; top = this.waiting.peek()) {
           this.waiting.pop();
           sys.stats.waitingFrames--;
@@ -192,8 +203,8 @@ export class OrderedMessageQueue {
         return;
       }
       // async mode: bookkeeping only
-      this.ready.push(frame);
-      this.nextExpectedSeq++;
+      for (const frame of frames) this.ready.push(frame);
+      this.nextExpectedSeq += frames.length;
       for (let top = this.waiting.peek(); top !== undefined && top.serverSeq === this.nextExpectedSeq; top = this.waiting.peek()) {
         this.waiting.pop();
         sys.stats.waitingFrames--;

@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startInProcessGateway } from '../src/gateway/index.js';
+import { resolveGatewayConfig, type GatewayFlags } from '../src/config/resolve.js';
+import { runLoad } from '../src/load/run.js';
+
+const baseFlags: GatewayFlags = {
+  host: '127.0.0.1', port: 0, transport: 'quic', 'upstream-latency': '2ms', 'upstream-distribution': 'exponential',
+  'before-notifies': 2, 'after-notifies': 1, 'task-timeout': '30s',
+};
+
+for (const mode of ['sync', 'async'] as const) {
+  test(`gateway over QUIC, ${mode} mode, 50 clients: every request answered in before/response/after order`, { timeout: 90_000 }, async () => {
+    const gw = await startInProcessGateway(resolveGatewayConfig({ ...baseFlags, mode }, {}) as never);
+    try {
+      const r = await runLoad({
+        clients: 50, durationMs: 2000, ratePerClient: 5, payloadBytes: 32, connectTimeoutMs: 10_000, drainTimeoutMs: 10_000, label: mode,
+      }, gw);
+      const c = r.client;
+      assert.equal(c.connected, 50);
+      assert.ok(c.requests_sent >= 50 * 5 * 2 * 0.9, `sent ${c.requests_sent}`);
+      assert.equal(c.responses, c.requests_sent, 'every request answered');
+      assert.equal(c.unanswered, 0);
+      assert.equal(c.notifies, c.responses * 3);
+      assert.deepEqual(c.violations, { reorders: 0, gaps: 0, duplicates: 0, notify_order_violations: 0 });
+      assert.deepEqual(c.errors_by_code, {});
+      assert.deepEqual(c.transport_errors, {});
+      assert.equal(c.latency.e2e.summary.count, c.responses);
+      const s = r.server!;
+      assert.equal(s.source, 'in-process');
+      assert.equal(s.stages.business_latency!.summary.count, c.responses);
+      assert.equal(s.stages.enqueue_latency!.summary.count, c.responses, 'one enqueue call per request group');
+      if (mode === 'sync') {
+        assert.equal(s.stages.direct_send_latency!.summary.count, c.responses * 4);
+        assert.equal(s.stages.send_queue_wait!.summary.count, 0);
+        assert.equal(s.processor, null);
+      } else {
+        assert.equal(s.stages.direct_send_latency!.summary.count, 0);
+        assert.ok(s.stages.send_queue_wait!.summary.count > 0);
+        assert.equal((s.processor as { submitted: number }).submitted, c.responses);
+      }
+      assert.equal(s.queue.total_failed, 0);
+      assert.ok(r.timeseries.length >= 1);
+    } finally {
+      await gw.stop();
+    }
+  });
+}
