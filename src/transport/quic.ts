@@ -31,9 +31,9 @@ import type {
 import Logger, { LogLevel } from '@matrixai/logger';
 import { Semaphore } from '@matrixai/async-locks';
 import { AddressInUseError, ConnectTimeoutError, TransportError } from '../errors.js';
+import { HandlerSlotConnection } from './connection-base.js';
 import type {
   Connection,
-  ConnectionHandlers,
   Dialer,
   DialerOptions,
   ListenOptions,
@@ -232,19 +232,13 @@ type StopConnection = (code: number, reason: string) => Promise<void>;
  * already hands out a fresh Buffer per read, so nothing is copied here). Writing: one writer for the
  * life of the connection.
  */
-class QuicStreamConnection implements Connection {
+class QuicStreamConnection extends HandlerSlotConnection {
   readonly remoteAddress: string;
   private readonly quicConn: QUICConnection;
   private readonly stream: QUICStream;
   private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
   private readonly stopConnection: StopConnection;
   private readonly onEnded: (conn: QuicStreamConnection) => void;
-  private handlers: ConnectionHandlers | undefined;
-  /** Chunks that arrived before `setHandlers`. */
-  private pending: Uint8Array[] | undefined = [];
-  private ended = false;
-  private endError: Error | undefined;
-  private closing = false;
   private closePromise: Promise<void> | undefined;
   /** The last connection-level error the library reported (the close reason). */
   private lastError: unknown;
@@ -259,6 +253,7 @@ class QuicStreamConnection implements Connection {
     stopConnection: StopConnection,
     onEnded: (conn: QuicStreamConnection) => void,
   ) {
+    super();
     this.quicConn = quicConn;
     this.stream = stream;
     this.remoteAddress = remoteAddress;
@@ -288,6 +283,10 @@ class QuicStreamConnection implements Connection {
     this.end(closeError(this.lastError, this.remoteAddress));
   };
 
+  protected onEnd(): void {
+    this.onEnded(this);
+  }
+
   private async readLoop(): Promise<void> {
     const reader = this.stream.readable.getReader();
     let handlerError: unknown;
@@ -295,18 +294,8 @@ class QuicStreamConnection implements Connection {
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
-        if (this.ended || this.closing) continue;
-        const handlers = this.handlers;
-        if (handlers === undefined) {
-          this.pending?.push(value);
-          continue;
-        }
-        try {
-          handlers.data(value);
-        } catch (error) {
-          handlerError = error;
-          break;
-        }
+        handlerError = this.deliver(value);
+        if (handlerError !== undefined) break;
       }
     } catch (error) {
       // The stream was cancelled or reset, normally because the connection closed: the connection
@@ -330,27 +319,6 @@ class QuicStreamConnection implements Connection {
     // The peer finished its side of the stream: the connection is over; free it.
     this.end(undefined);
     void this.close(0, 'peer finished the stream');
-  }
-
-  private end(error: Error | undefined): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.endError = this.closing ? undefined : error;
-    this.onEnded(this);
-    const handlers = this.handlers;
-    if (handlers !== undefined) handlers.close(this.endError);
-  }
-
-  /** Installs the handlers and delivers what arrived before. Throws TransportError when called twice. */
-  setHandlers(handlers: ConnectionHandlers): void {
-    if (this.handlers !== undefined) {
-      throw new TransportError(`setHandlers called twice on the connection to ${this.remoteAddress}`);
-    }
-    this.handlers = handlers;
-    const pending = this.pending;
-    this.pending = undefined;
-    if (pending !== undefined) for (const chunk of pending) handlers.data(chunk);
-    if (this.ended) handlers.close(this.endError);
   }
 
   /**

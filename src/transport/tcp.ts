@@ -8,9 +8,9 @@
 import { isIP } from 'node:net';
 import tls from 'node:tls';
 import { AddressInUseError, ConnectTimeoutError, TransportError } from '../errors.js';
+import { HandlerSlotConnection } from './connection-base.js';
 import type {
   Connection,
-  ConnectionHandlers,
   Dialer,
   DialerOptions,
   ListenOptions,
@@ -35,19 +35,15 @@ function errorText(error: unknown): string {
  * One TLS socket seen through the Connection interface. Data chunks are the Buffers node hands out
  * (no copy). Half-open is not used: the peer's FIN ends the connection.
  */
-class TcpConnection implements Connection {
+class TcpConnection extends HandlerSlotConnection {
   readonly remoteAddress: string;
   private readonly socket: tls.TLSSocket;
   private readonly onEnded: (conn: TcpConnection) => void;
-  private handlers: ConnectionHandlers | undefined;
-  private pending: Uint8Array[] | undefined = [];
-  private ended = false;
-  private endError: Error | undefined;
   private socketError: Error | undefined;
-  private closing = false;
   private closePromise: Promise<void> | undefined;
 
   constructor(socket: tls.TLSSocket, remoteAddress: string, onEnded: (conn: TcpConnection) => void) {
+    super();
     this.socket = socket;
     this.remoteAddress = remoteAddress;
     this.onEnded = onEnded;
@@ -69,40 +65,16 @@ class TcpConnection implements Connection {
   }
 
   private readonly handleData = (chunk: Buffer): void => {
-    if (this.ended || this.closing) return;
-    const handlers = this.handlers;
-    if (handlers === undefined) {
-      this.pending?.push(chunk);
-      return;
-    }
-    try {
-      handlers.data(chunk);
-    } catch (error) {
+    const error = this.deliver(chunk);
+    if (error !== undefined) {
       // A data handler threw (e.g. a bad frame): that error closes the connection.
       this.end(error instanceof Error ? error : new TransportError(`data handler failed: ${errorText(error)}`));
       void this.close(1, 'data handler failed');
     }
   };
 
-  private end(error: Error | undefined): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.endError = this.closing ? undefined : error;
+  protected onEnd(): void {
     this.onEnded(this);
-    const handlers = this.handlers;
-    if (handlers !== undefined) handlers.close(this.endError);
-  }
-
-  /** Installs the handlers and delivers what arrived before. Throws TransportError when called twice. */
-  setHandlers(handlers: ConnectionHandlers): void {
-    if (this.handlers !== undefined) {
-      throw new TransportError(`setHandlers called twice on the connection to ${this.remoteAddress}`);
-    }
-    this.handlers = handlers;
-    const pending = this.pending;
-    this.pending = undefined;
-    if (pending !== undefined) for (const chunk of pending) handlers.data(chunk);
-    if (this.ended) handlers.close(this.endError);
   }
 
   /**
