@@ -8,12 +8,10 @@ import { defaultQueueConfig, queueConfigFromEnv, type LockScope, type QueueConfi
 import { defaultProcessorConfig, type GatewayConfig, type ProcessorMode } from '../gateway/config.js';
 import { DEFAULT_MOCK_UPSTREAM, type LatencyDistribution } from '../upstream/index.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/index.js';
-import type { TransportName } from '../transport/types.js';
+import { TRANSPORT_NAMES } from '../transport/index.js';
 
 /** Accepted `--mode` values. */
 export const MODES: readonly ProcessorMode[] = ['sync', 'async'];
-/** Accepted `--transport` values. */
-export const TRANSPORTS: readonly TransportName[] = ['quic', 'tcp'];
 
 /**
  * Parses a duration such as `20s`, `5ms`, `1.5m` into ms. A bare number without a unit is refused
@@ -87,7 +85,7 @@ export function resolveGatewayConfig(flags: GatewayFlags, env: NodeJS.ProcessEnv
   const config: GatewayConfig = {
     host: flags.host,
     port: flags.port,
-    transport: oneOf(flags.transport, TRANSPORTS, '--transport'),
+    transport: oneOf(flags.transport, TRANSPORT_NAMES, '--transport'),
     processorMode: mode,
     processor,
     queue,
