@@ -110,7 +110,9 @@ export async function runLoad(opts: LoadOptions, target: TargetHandle, onProgres
   let lastErr = 0;
   let steadyStart = 0;
   const series: TimeSeriesPoint[] = [];
+  let peakRss = process.memoryUsage.rss();
   const tickTimer = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
     const elapsed = performance.now() - (phase === 'connecting' ? tConnect : steadyStart);
     const req = m.requestsSent - lastReq;
     const resp = m.responses - lastResp;
@@ -234,7 +236,7 @@ export async function runLoad(opts: LoadOptions, target: TargetHandle, onProgres
         event_loop_delay_p99_ms: Math.round(eldP99 * 100) / 100,
         event_loop_delay_max_ms: Math.round((eld.max / 1e6) * 100) / 100,
         generator_bound: generatorBound,
-        peak_rss_bytes: process.resourceUsage().maxRSS * 1024,
+        peak_rss_bytes: Math.max(peakRss, process.memoryUsage.rss()),
       },
       server,
       timeseries: series,

@@ -70,7 +70,7 @@ export interface GeneratorResult {
   event_loop_delay_max_ms: number;
   /** true when the generator, not the target, limited the run (see README) */
   generator_bound: boolean;
-  /** peak resident set size of the gatectl process, bytes */
+  /** largest resident set size of the gatectl process (generator + in-process gateway thread) sampled once per second during this run, bytes */
   peak_rss_bytes: number;
 }
 
