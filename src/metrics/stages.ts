@@ -7,7 +7,7 @@ import { createHistogram, encodeLatency, recordUs, type EncodedLatency, type His
 
 /** Names of the server-side stages, in display order. */
 export const SERVER_STAGES = [
-  'enqueue_latency',        // enqueueMessage call to return
+  'enqueue_latency',        // enqueueMessages call (one request's group of pushes) to return
   'lock_wait',              // waiting for the queue lock
   'direct_send_latency',    // sendMessageDirectly: write + metrics update
   'write_message_latency',  // the transport write, awaited
