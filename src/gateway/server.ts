@@ -119,13 +119,18 @@ export class GatewayServer {
     await this.listener?.close(Math.max(100, left()));
   }
 
+  /** The gateway counters (live sessions filled in), without encoding any histogram. */
+  snapshotCounters(): GatewayCounters {
+    return { ...this.counters, sessions_active: this.sessions.size, sessions_created: this.sessions.created };
+  }
+
   /** Counters, stage histograms (encoded), queue and processor stats. */
   snapshot(): GatewaySnapshot {
     return {
       stages: this.stages.snapshot(),
       queue: this.send.snapshot(),
       processor: this.processor?.stats() ?? null,
-      counters: { ...this.counters, sessions_active: this.sessions.size, sessions_created: this.sessions.created },
+      counters: this.snapshotCounters(),
       config: this.config,
     };
   }

@@ -8,6 +8,12 @@ import type { AddressInfo } from 'node:net';
 import { AddressInUseError } from '../errors.js';
 import type { GatewayServer } from '../gateway/index.js';
 import { QUEUE_ENV } from '../queue/index.js';
+import { summarize } from '../metrics/histogram.js';
+import { optimizationAnalysis } from './optimization.js';
+import { createGatewayRegistry } from './prometheus.js';
+
+/** Every JSON endpoint, plus /metrics (Prometheus text). */
+export const MONITOR_ENDPOINTS = ['/healthz', '/queue/async-stats', '/queue/optimization', '/queue/config', '/latency/send-ordered', '/latency/business', '/processor/stats', '/metrics'] as const;
 
 /** Seed 000 性能调优指南 presets, as environment settings. */
 export const CONFIGURATION_EXAMPLES = {
@@ -57,6 +63,13 @@ export function monitorBody(gw: GatewayServer, path: string): unknown {
       const s = gw.stages.snapshot();
       return { business_latency_analysis: { unit: 'µs', upstream_latency: s.upstream_latency, business_latency: s.business_latency } };
     }
+    case '/queue/optimization':
+      return optimizationAnalysis({
+        queue: gw.send.snapshot(),
+        enqueue: summarize(gw.stages.histogram('enqueue_latency')),
+        lockWait: summarize(gw.stages.histogram('lock_wait')),
+        config: gw.config.queue,
+      });
     case '/processor/stats':
       return { processor: gw.processor?.stats() ?? null, mode: gw.config.processorMode };
     default:
@@ -73,16 +86,26 @@ export interface MonitorServer {
 
 /** Starts the monitor on host:port. Rejects with AddressInUseError when the port is taken. */
 export function startMonitor(gw: GatewayServer, host: string, port: number): Promise<MonitorServer> {
+  const registry = createGatewayRegistry(gw);
+  const sendJson = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers });
+    res.end(JSON.stringify(body, null, 2));
+  };
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
-    const body = req.method === 'GET' ? monitorBody(gw, path) : null;
-    if (body === null) {
-      res.writeHead(404, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: `no such endpoint: ${req.method} ${path}`, endpoints: ['/healthz', '/queue/config', '/queue/async-stats', '/latency/send-ordered', '/latency/business', '/processor/stats'] }));
+    const known = (MONITOR_ENDPOINTS as readonly string[]).includes(path);
+    if (!known) return sendJson(res, 404, { error: `no such endpoint: ${path}`, endpoints: MONITOR_ENDPOINTS });
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return sendJson(res, 405, { error: `${req.method} is not allowed on ${path}: use GET` }, { allow: 'GET, HEAD' });
+    }
+    if (path === '/metrics') {
+      registry.metrics().then((text) => {
+        res.writeHead(200, { 'content-type': registry.contentType });
+        res.end(text);
+      }, (err: Error) => sendJson(res, 500, { error: `metrics failed: ${err.message}` }));
       return;
     }
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body, null, 2));
+    sendJson(res, 200, monitorBody(gw, path));
   });
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {

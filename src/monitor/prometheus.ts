@@ -1,0 +1,82 @@
+/**
+ * Prometheus exposition of the gateway's figures (prom-client registry and text format). Nothing is
+ * recorded twice: at scrape time the metrics are read from the gateway snapshot, and the stage
+ * latencies are converted from the HDR histograms (µs) into Prometheus histogram buckets (seconds)
+ * through prom-client's custom-metric interface (an object with `name` and `get()`).
+ */
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { Histogram as HdrHistogram } from 'hdr-histogram-js';
+import { SERVER_STAGES } from '../metrics/stages.js';
+import type { GatewayServer } from '../gateway/index.js';
+
+/** Bucket upper bounds of the stage histograms, in seconds (10 µs … 30 s). */
+export const STAGE_BUCKETS_S = [0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+interface Value { value: number; labels: Record<string, string | number>; metricName?: string }
+type PromType = 'counter' | 'gauge' | 'histogram';
+
+/** A metric whose values are computed on each scrape. */
+function computed(name: string, help: string, type: PromType, values: () => Value[]) {
+  return {
+    name,
+    help,
+    type,
+    aggregator: 'sum' as const,
+    get: async () => ({ name, help, type, aggregator: 'sum' as const, values: values() }),
+  };
+}
+
+/** Cumulative bucket counts, _sum (s) and _count of an HDR µs histogram, with `labels`. */
+export function hdrToPromValues(name: string, h: HdrHistogram, labels: Record<string, string>): Value[] {
+  const counts = new Array<number>(STAGE_BUCKETS_S.length).fill(0);
+  let sumUs = 0;
+  const it = (h as unknown as { recordedValuesIterator: { reset(): void; hasNext(): boolean; next(): { valueIteratedTo: number; countAtValueIteratedTo: number } } }).recordedValuesIterator;
+  it.reset();
+  while (it.hasNext()) {
+    const v = it.next();
+    sumUs += v.valueIteratedTo * v.countAtValueIteratedTo;
+    const s = v.valueIteratedTo / 1e6;
+    for (let i = 0; i < STAGE_BUCKETS_S.length; i++) if (s <= STAGE_BUCKETS_S[i]!) counts[i] += v.countAtValueIteratedTo;
+  }
+  const out: Value[] = STAGE_BUCKETS_S.map((le, i) => ({ metricName: `${name}_bucket`, labels: { ...labels, le }, value: counts[i]! }));
+  out.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: h.totalCount });
+  out.push({ metricName: `${name}_sum`, labels, value: sumUs / 1e6 });
+  out.push({ metricName: `${name}_count`, labels, value: h.totalCount });
+  return out;
+}
+
+/** Builds the registry for a gateway: stage histograms, SendQueueStats, processor, sessions, errors, process metrics. */
+export function createGatewayRegistry(gw: GatewayServer): Registry {
+  const reg = new Registry();
+  collectDefaultMetrics({ register: reg, prefix: 'gatectl_process_' });
+  const one = (value: number): Value[] => [{ value, labels: {} }];
+  const byLabel = (label: string, o: Record<string, number>): Value[] => Object.entries(o).map(([k, v]) => ({ value: v, labels: { [label]: k } }));
+  const metrics = [
+    computed('gatectl_stage_latency_seconds', 'Server stage latency (seed 001 stage names), from the HDR histograms', 'histogram',
+      () => SERVER_STAGES.flatMap((s) => hdrToPromValues('gatectl_stage_latency_seconds', gw.stages.histogram(s), { stage: s }))),
+    computed('gatectl_queue_enqueued_total', 'Frames accepted by the ordered queues', 'counter', () => one(gw.send.stats.totalEnqueued)),
+    computed('gatectl_queue_sent_total', 'Frames written', 'counter', () => one(gw.send.stats.totalSent)),
+    computed('gatectl_queue_failed_total', 'Frames whose write failed', 'counter', () => one(gw.send.stats.totalFailed)),
+    computed('gatectl_queue_dropped_tasks_total', 'Send tasks dropped (always 0: a full queue falls back to a synchronous send)', 'counter', () => one(gw.send.stats.droppedTasks)),
+    computed('gatectl_queue_sync_fallbacks_total', 'Synchronous sends because the send task queue was full', 'counter', () => one(gw.send.stats.syncFallbacks)),
+    computed('gatectl_queue_discarded_on_close_total', 'Frames still queued when their session closed', 'counter', () => one(gw.send.stats.discardedOnClose)),
+    computed('gatectl_queue_writes_total', 'Transport writes (a coalesced batch is one write)', 'counter', () => one(gw.send.stats.writes)),
+    computed('gatectl_queue_waiting_frames', 'Frames waiting out of order, all sessions', 'gauge', () => one(gw.send.stats.waitingFrames)),
+    computed('gatectl_queue_send_queue_length', 'Session drains waiting for a send worker', 'gauge', () => one(gw.send.pool?.queueLength ?? 0)),
+    computed('gatectl_queue_worker_utilisation', 'Busy share of each send worker since start (0..1)', 'gauge',
+      () => (gw.send.pool?.workerStats() ?? []).map((w) => ({ value: w.utilisation, labels: { worker: w.id } }))),
+    computed('gatectl_sessions_active', 'Live sessions', 'gauge', () => one(gw.sessions.size)),
+    computed('gatectl_requests_total', 'Business requests read', 'counter', () => one(gw.snapshotCounters().requests)),
+    computed('gatectl_responses_total', 'Business responses enqueued', 'counter', () => one(gw.snapshotCounters().responses)),
+    computed('gatectl_error_responses_total', 'ErrorResponses sent, by code', 'counter', () => byLabel('code', gw.snapshotCounters().errors_by_code)),
+    computed('gatectl_frame_errors_total', 'Connections closed for a bad frame, by reason', 'counter', () => byLabel('reason', gw.snapshotCounters().frame_errors)),
+    computed('gatectl_upstream_errors_total', 'Upstream calls that failed (500)', 'counter', () => one(gw.snapshotCounters().upstream_errors)),
+    computed('gatectl_upstream_timeouts_total', 'Upstream calls that timed out (504)', 'counter', () => one(gw.snapshotCounters().upstream_timeouts)),
+    computed('gatectl_processor_queue_length', 'AsyncRequestProcessor tasks waiting', 'gauge', () => one(gw.processor?.stats().queue_length ?? 0)),
+    computed('gatectl_processor_submitted_total', 'Tasks submitted to the AsyncRequestProcessor', 'counter', () => one(gw.processor?.submitted ?? 0)),
+    computed('gatectl_processor_rejected_total', 'Tasks refused with 503 (queue full)', 'counter', () => one(gw.processor?.rejected ?? 0)),
+    computed('gatectl_processor_skipped_invalid_session_total', 'Tasks skipped because their session closed', 'counter', () => one(gw.processor?.skippedInvalidSession ?? 0)),
+  ];
+  for (const m of metrics) reg.registerMetric(m as unknown as Parameters<Registry['registerMetric']>[0]);
+  return reg;
+}
