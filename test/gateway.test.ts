@@ -46,3 +46,30 @@ for (const mode of ['sync', 'async'] as const) {
     }
   });
 }
+
+test('a tiny processor queue answers 503 "server busy" at once; every request still gets exactly one answer, in order', { timeout: 60_000 }, async () => {
+  const gw = await startInProcessGateway(resolveGatewayConfig({
+    ...baseFlags, mode: 'async', 'upstream-latency': '200ms', 'upstream-distribution': 'fixed', 'processor-workers': 1, 'processor-queue-size': 1,
+  }, {}) as never);
+  try {
+    const r = await runLoad({ clients: 10, durationMs: 1000, ratePerClient: 5, payloadBytes: 8, connectTimeoutMs: 10_000, drainTimeoutMs: 15_000, label: 'busy' }, gw);
+    const busy = r.client.errors_by_code['503'] ?? 0;
+    assert.ok(busy > 0, 'some requests were refused with 503');
+    assert.ok(r.client.responses > 0, 'some requests were served');
+    assert.equal(r.client.responses + busy, r.client.requests_sent);
+    assert.equal(r.client.unanswered, 0);
+    assert.deepEqual(r.client.violations, { reorders: 0, gaps: 0, duplicates: 0, notify_order_violations: 0 });
+    assert.equal((r.server!.processor as { rejected_503: number }).rejected_503, busy);
+  } finally {
+    await gw.stop();
+  }
+});
+
+test('processor limits come from PROCESSOR_* variables, flags win, bad values name the variable', () => {
+  const c = resolveGatewayConfig({ ...baseFlags, mode: 'async', 'task-timeout': undefined }, { PROCESSOR_MAX_WORKERS: '3', PROCESSOR_MAX_QUEUE_SIZE: '7', PROCESSOR_TASK_TIMEOUT: '2s' });
+  assert.deepEqual(c.processor, { maxWorkers: 3, maxQueueSize: 7, taskTimeoutMs: 2000 });
+  const f = resolveGatewayConfig({ ...baseFlags, mode: 'async', 'processor-workers': 5 }, { PROCESSOR_MAX_WORKERS: '3' });
+  assert.equal(f.processor.maxWorkers, 5);
+  assert.throws(() => resolveGatewayConfig({ ...baseFlags, mode: 'async' }, { PROCESSOR_MAX_QUEUE_SIZE: '-1' }), /PROCESSOR_MAX_QUEUE_SIZE="-1" is not valid/);
+  assert.throws(() => resolveGatewayConfig({ ...baseFlags, mode: 'async', 'task-timeout': undefined }, { PROCESSOR_TASK_TIMEOUT: 'forever' }), /PROCESSOR_TASK_TIMEOUT "forever" is not a valid duration/);
+});

@@ -46,7 +46,7 @@ export interface GatewayFlags {
   'after-notifies': number;
   'processor-workers'?: number;
   'processor-queue-size'?: number;
-  'task-timeout': string;
+  'task-timeout'?: string;
   'send-workers'?: number;
   'send-queue-size'?: number;
   'max-queue-size'?: number;
@@ -58,7 +58,8 @@ export interface GatewayFlags {
 }
 
 /**
- * Resolves a frozen GatewayConfig. `--mode sync` is the "before" profile of DESIGN §4 (sync send,
+ * Resolves a frozen GatewayConfig. Processor limits (seed 004 AsyncConfig) also come from
+ * `PROCESSOR_MAX_WORKERS`, `PROCESSOR_MAX_QUEUE_SIZE` and `PROCESSOR_TASK_TIMEOUT` (e.g. `30s`). `--mode sync` is the "before" profile of DESIGN §4 (sync send,
  * global lock, sync processor); `--mode async` the "after" (async send, session lock, async
  * processor). Without `--mode`, `QUEUE_ENABLE_ASYNC_SEND` picks the profile (default async).
  * Throws InvalidInputError for any bad value, naming the flag or variable.
@@ -76,9 +77,22 @@ export function resolveGatewayConfig(flags: GatewayFlags, env: NodeJS.ProcessEnv
   if (flags['batch-size'] !== undefined) queue.sendBatchSize = flags['batch-size'];
   if (flags['lock-scope'] !== undefined) queue.lockScope = oneOf<LockScope>(flags['lock-scope'], ['global', 'session'], '--lock-scope');
   const processor = defaultProcessorConfig();
+  const envInt = (name: string): number | undefined => {
+    const v = env[name];
+    if (v === undefined || v === '') return undefined;
+    if (!/^\d+$/.test(v.trim()) || Number(v) < 1 || Number(v) > 1_000_000) {
+      throw new InvalidInputError(`${name}=${JSON.stringify(v)} is not valid: use a whole number from 1 to 1000000`);
+    }
+    return Number(v);
+  };
+  processor.maxWorkers = envInt('PROCESSOR_MAX_WORKERS') ?? processor.maxWorkers;
+  processor.maxQueueSize = envInt('PROCESSOR_MAX_QUEUE_SIZE') ?? processor.maxQueueSize;
+  const envTimeout = env.PROCESSOR_TASK_TIMEOUT;
   if (flags['processor-workers'] !== undefined) processor.maxWorkers = flags['processor-workers'];
   if (flags['processor-queue-size'] !== undefined) processor.maxQueueSize = flags['processor-queue-size'];
-  processor.taskTimeoutMs = parseDurationMs(flags['task-timeout'], '--task-timeout');
+  processor.taskTimeoutMs = flags['task-timeout'] !== undefined
+    ? parseDurationMs(flags['task-timeout'], '--task-timeout')
+    : envTimeout !== undefined && envTimeout !== '' ? parseDurationMs(envTimeout, 'PROCESSOR_TASK_TIMEOUT') : processor.taskTimeoutMs;
   if ((flags.cert === undefined) !== (flags.key === undefined)) {
     throw new InvalidInputError('--cert and --key go together: give both PEM files, or neither to generate a self-signed certificate');
   }

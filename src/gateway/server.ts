@@ -5,14 +5,14 @@
  * the response and after-notifies through the OrderedSender and each session's OrderedMessageQueue.
  */
 import { performance } from 'node:perf_hooks';
-import { FrameDecoder, ClientMessageType, NotifyPlacement, type ClientMessage, type ServerPush, type UpstreamResponse } from '../protocol/index.js';
+import { FrameDecoder, ClientMessageType, ServerPushType, NotifyPlacement, type ClientMessage, type ServerPush, type UpstreamResponse } from '../protocol/index.js';
 import { OrderedSendSystem, type SendQueueStatsSnapshot } from '../queue/index.js';
 import { StageRecorder, type ServerStage } from '../metrics/stages.js';
 import type { EncodedLatency } from '../metrics/histogram.js';
 import { getTransport } from '../transport/index.js';
 import { generateCertificate, loadCertificate } from '../transport/certificate.js';
 import type { CertificateMaterial, Connection, Listener } from '../transport/types.js';
-import { FrameError } from '../errors.js';
+import { FrameError, QueueFullError } from '../errors.js';
 import { MockUpstream, type Upstream } from '../upstream/index.js';
 import type { GatewayConfig } from './config.js';
 import { Session, SessionManager } from './session.js';
@@ -33,8 +33,10 @@ export interface GatewayCounters {
   frame_errors: Record<string, number>;
   upstream_errors: number;
   upstream_timeouts: number;
-  /** pushes that could not be enqueued (session closed, heap full) */
+  /** pushes that could not be enqueued (session closed, failed write in sync mode) */
   send_failures: number;
+  /** sessions closed because their waiting heap passed QUEUE_MAX_QUEUE_SIZE */
+  queue_full_closes: number;
 }
 
 /** Everything the gateway measured, JSON-ready: what the load generator and the monitor read. */
@@ -61,14 +63,14 @@ export class GatewayServer {
   private stopping = false;
   private readonly counters: GatewayCounters = {
     sessions_created: 0, sessions_active: 0, hellos: 0, requests: 0, responses: 0, acks: 0,
-    errors_by_code: {}, frame_errors: {}, upstream_errors: 0, upstream_timeouts: 0, send_failures: 0,
+    errors_by_code: {}, frame_errors: {}, upstream_errors: 0, upstream_timeouts: 0, send_failures: 0, queue_full_closes: 0,
   };
 
   constructor(readonly config: Readonly<GatewayConfig>, upstream?: Upstream) {
     this.send = new OrderedSendSystem(config.queue, this.stages);
     this.upstream = upstream ?? new MockUpstream(config.upstream);
     this.processor = config.processorMode === 'async'
-      ? new AsyncRequestProcessor(config.processor, (task) => this.processTask(task))
+      ? new AsyncRequestProcessor(config.processor, (task) => this.processTask(task).catch((err: unknown) => this.onSendError(task.session, err)))
       : null;
   }
 
@@ -175,8 +177,8 @@ export class GatewayServer {
         const { msg, readAt } = session.inbox.shift()!;
         try {
           await this.handle(session, msg, readAt);
-        } catch {
-          this.counters.send_failures++;
+        } catch (err) {
+          await this.onSendError(session, err);
         }
       }
     } finally {
@@ -210,7 +212,7 @@ export class GatewayServer {
         session.maxClientSeq = seqId;
         const task: AsyncTask = { taskId: `${session.id}-${seqId}`, session, request: msg, readAt };
         if (this.processor === null) return this.processTask(task); // sync processor: inline
-        if (!this.processor.submitTask(task)) return this.replyError(session, msgId, 503, '服务繁忙: request queue is full');
+        if (!this.processor.submitTask(task)) return this.replyError(session, msgId, 503, 'server busy', `request queue full (${this.config.processor.maxQueueSize} tasks)`);
         return;
       }
       case 'ack': {
@@ -224,6 +226,25 @@ export class GatewayServer {
       default:
         return this.replyError(session, msgId, 400, 'empty message: set one of hello, business, ack, heartbeat');
     }
+  }
+
+  /**
+   * A push could not be enqueued. A full waiting heap (QUEUE_MAX_QUEUE_SIZE) fails the session: it
+   * gets an out-of-band ErrorResponse (server_seq 0, outside the ordered sequence, since the queue
+   * cannot take it) and is closed; counted in `queue_full_closes`. Other failures (closed session,
+   * failed write) are counted in `send_failures`.
+   */
+  private async onSendError(session: Session, err: unknown): Promise<void> {
+    if (!(err instanceof QueueFullError)) {
+      this.counters.send_failures++;
+      return;
+    }
+    this.counters.queue_full_closes++;
+    this.counters.errors_by_code[503] = (this.counters.errors_by_code[503] ?? 0) + 1;
+    const frame = ServerPushType.encodeDelimited({ serverSeq: 0, error: { msgId: 0, code: 503, message: 'session send queue full', detail: err.message } });
+    this.closeSession(session);
+    await session.conn.write(frame).catch(() => undefined);
+    await session.conn.close(0x12, 'send queue full');
   }
 
   private replyError(session: Session, msgId: number, code: number, message: string, detail = ''): Promise<void> {

@@ -126,6 +126,11 @@ export class LoadClient {
   private onPush(p: ServerPush): void {
     const now = performance.now();
     const m = this.m;
+    if ((p.serverSeq ?? 0) === 0) {
+      // out-of-band fatal error (e.g. the server's send queue for this session is full)
+      m.errorResponse(p.error?.code ?? 0);
+      return;
+    }
     this.checkSeq(p.serverSeq ?? 0, m.violations);
     switch (p.body) {
       case 'business': {
