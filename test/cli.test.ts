@@ -132,9 +132,8 @@ test('serve: URL and fingerprint, seed 000 monitor endpoints, remote load with -
   let exited = false;
   child.on('exit', () => (exited = true));
   try {
-    const [, url] = await waitForLine(child, /listening on (quic:\/\/127\.0\.0\.1:\d+)/);
-    const fp = await waitForLine(child, /fingerprint: ([0-9A-F:]{95})/);
-    assert.ok(fp[1]);
+    const [, url, fingerprint] = await waitForLine(child, /listening on (quic:\/\/127\.0\.0\.1:\d+)[\s\S]*fingerprint: ([0-9A-F:]{95})/);
+    assert.ok(fingerprint);
     const monitor = `http://127.0.0.1:${monitorPort}`;
     const get = async (p: string) => (await request(monitor + p)).body.json() as Promise<Json>;
     const cfg = await get('/queue/config');
@@ -180,4 +179,23 @@ test('serve: a port in use is exit code 2 with the fix', async () => {
     holder.close();
   }
   assert.ok(!existsSync(path.join(tmp, 'reports', 'partial.json')));
+});
+
+test('serve --mock-upstream: the gateway calls the built-in mock over HTTP', { timeout: 60_000 }, async () => {
+  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--monitor-port', '0', '--mock-upstream', '--transport', 'tcp'], { cwd: tmp });
+  let exited = false;
+  child.on('exit', () => (exited = true));
+  try {
+    const [, url] = await waitForLine(child, /listening on (tcp:\/\/127\.0\.0\.1:\d+)[\s\S]*upstream: http:\/\/127\.0\.0\.1:\d+ \(built-in mock HTTP server\)/);
+    const r = await gatectl(['load', '--target', url!, '--insecure', '--json', '--clients', '5', '--duration', '1s', '--rate-per-client', '4', '--quiet', '--out', path.join(tmp, 'mock.json')]);
+    assert.equal(r.code, 0, r.stderr);
+    const res = JSON.parse(r.stdout);
+    assert.equal(res.client.responses, res.client.requests_sent);
+    assert.equal(res.client.notifies, res.client.responses * 2);
+    child.kill('SIGTERM');
+    await new Promise((r2) => (exited ? r2(null) : child.once('exit', r2)));
+    assert.equal(child.exitCode, 0);
+  } finally {
+    if (!exited) child.kill('SIGKILL');
+  }
 });

@@ -73,3 +73,18 @@ test('processor limits come from PROCESSOR_* variables, flags win, bad values na
   assert.throws(() => resolveGatewayConfig({ ...baseFlags, mode: 'async' }, { PROCESSOR_MAX_QUEUE_SIZE: '-1' }), /PROCESSOR_MAX_QUEUE_SIZE="-1" is not valid/);
   assert.throws(() => resolveGatewayConfig({ ...baseFlags, mode: 'async', 'task-timeout': undefined }, { PROCESSOR_TASK_TIMEOUT: 'forever' }), /PROCESSOR_TASK_TIMEOUT "forever" is not a valid duration/);
 });
+
+test('upstream failures: error rate → 500, never-answering upstream → 504 after the task timeout; sessions stay up', { timeout: 60_000 }, async () => {
+  for (const [knob, code] of [['upstream-error-rate', '500'], ['upstream-timeout-rate', '504']] as const) {
+    const gw = await startInProcessGateway(resolveGatewayConfig({ ...baseFlags, mode: 'async', 'task-timeout': '300ms', [knob]: '1' }, {}) as never);
+    try {
+      const r = await runLoad({ clients: 5, durationMs: 1000, ratePerClient: 2, payloadBytes: 8, connectTimeoutMs: 10_000, drainTimeoutMs: 5000, label: code }, gw);
+      assert.equal(r.client.errors_by_code[code], r.client.requests_sent, `${knob}: every request answered ${code}`);
+      assert.equal(r.client.responses, 0);
+      assert.deepEqual(r.client.transport_errors, {}, 'no connection was dropped');
+      assert.deepEqual(r.client.violations, { reorders: 0, gaps: 0, duplicates: 0, notify_order_violations: 0 });
+    } finally {
+      await gw.stop();
+    }
+  }
+});

@@ -6,7 +6,7 @@ import ms from 'ms';
 import { InvalidInputError } from '../errors.js';
 import { defaultQueueConfig, queueConfigFromEnv, type LockScope, type QueueConfig } from '../queue/index.js';
 import { defaultProcessorConfig, type GatewayConfig, type ProcessorMode } from '../gateway/config.js';
-import { DEFAULT_MOCK_UPSTREAM, type LatencyDistribution } from '../upstream/index.js';
+import { DEFAULT_MOCK_UPSTREAM, LATENCY_DISTRIBUTIONS, type LatencyDistribution } from '../upstream/index.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/index.js';
 import { TRANSPORT_NAMES } from '../transport/index.js';
 
@@ -55,6 +55,32 @@ export interface GatewayFlags {
   'max-frame-bytes'?: number;
   cert?: string;
   key?: string;
+  'upstream-error-rate'?: string;
+  'upstream-timeout-rate'?: string;
+  /** HTTP upstream base URL */
+  upstream?: string;
+}
+
+function rate(v: string | undefined, name: string): number {
+  if (v === undefined) return 0;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) {
+    throw new InvalidInputError(`${name} ${JSON.stringify(v)} is not valid: use a fraction from 0 to 1, e.g. 0.01`);
+  }
+  return n;
+}
+
+function upstreamUrl(v: string): string {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new InvalidInputError(`--upstream ${JSON.stringify(v)} is not a URL: use http://HOST:PORT`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    throw new InvalidInputError(`--upstream ${JSON.stringify(v)}: use an http:// or https:// URL`);
+  }
+  return v;
 }
 
 /**
@@ -106,12 +132,15 @@ export function resolveGatewayConfig(flags: GatewayFlags, env: NodeJS.ProcessEnv
     upstream: {
       ...DEFAULT_MOCK_UPSTREAM,
       latencyMs: parseDurationMs(flags['upstream-latency'], '--upstream-latency', { allowZero: true }),
-      distribution: oneOf<LatencyDistribution>(flags['upstream-distribution'], ['fixed', 'exponential'], '--upstream-distribution'),
+      distribution: oneOf<LatencyDistribution>(flags['upstream-distribution'], LATENCY_DISTRIBUTIONS, '--upstream-distribution'),
+      errorRate: rate(flags['upstream-error-rate'], '--upstream-error-rate'),
+      timeoutRate: rate(flags['upstream-timeout-rate'], '--upstream-timeout-rate'),
       beforeNotifies: flags['before-notifies'],
       afterNotifies: flags['after-notifies'],
     },
     maxFrameBytes: flags['max-frame-bytes'] ?? DEFAULT_MAX_FRAME_BYTES,
     ...(flags.cert !== undefined ? { certPath: flags.cert, keyPath: flags.key } : {}),
+    ...(flags.upstream !== undefined ? { upstreamUrl: upstreamUrl(flags.upstream) } : {}),
   };
   return deepFreeze(config);
 }

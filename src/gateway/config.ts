@@ -34,7 +34,10 @@ export interface GatewayConfig {
   processorMode: ProcessorMode;
   processor: ProcessorConfig;
   queue: QueueConfig;
+  /** the in-process mock's settings (used when `upstreamUrl` is absent) */
   upstream: MockUpstreamConfig;
+  /** base URL of an HTTP upstream speaking the contract of src/upstream/contract.ts; absent = in-process mock */
+  upstreamUrl?: string;
   /** largest accepted client frame, in bytes */
   maxFrameBytes: number;
   /** PEM paths; a self-signed certificate is generated when absent */

@@ -13,7 +13,7 @@ import { getTransport } from '../transport/index.js';
 import { generateCertificate, loadCertificate } from '../transport/certificate.js';
 import type { CertificateMaterial, Connection, Listener } from '../transport/types.js';
 import { FrameError, QueueFullError } from '../errors.js';
-import { MockUpstream, type Upstream } from '../upstream/index.js';
+import { HttpUpstream, MockUpstream, UpstreamTimeoutError, type Upstream } from '../upstream/index.js';
 import type { GatewayConfig } from './config.js';
 import { Session, SessionManager } from './session.js';
 import { OrderedSender } from './ordered-sender.js';
@@ -48,7 +48,6 @@ export interface GatewaySnapshot {
   config: GatewayConfig;
 }
 
-class UpstreamTimeout extends Error {}
 
 /** The gateway. `start()` binds; `stop()` drains and closes within a bound. */
 export class GatewayServer {
@@ -68,7 +67,9 @@ export class GatewayServer {
 
   constructor(readonly config: Readonly<GatewayConfig>, upstream?: Upstream) {
     this.send = new OrderedSendSystem(config.queue, this.stages);
-    this.upstream = upstream ?? new MockUpstream(config.upstream);
+    this.upstream = upstream ?? (config.upstreamUrl !== undefined
+      ? new HttpUpstream(config.upstreamUrl, { timeoutMs: config.processor.taskTimeoutMs })
+      : new MockUpstream(config.upstream));
     this.processor = config.processorMode === 'async'
       ? new AsyncRequestProcessor(config.processor, (task) => this.processTask(task).catch((err: unknown) => this.onSendError(task.session, err)))
       : null;
@@ -119,6 +120,7 @@ export class GatewayServer {
     await this.send.drain(left() * 0.5);
     for (const s of this.sessions.all()) this.closeSession(s);
     await this.listener?.close(Math.max(100, left()));
+    await this.upstream.close?.();
   }
 
   /** The gateway counters (live sessions filled in), without encoding any histogram. */
@@ -194,7 +196,13 @@ export class GatewayServer {
         // Hello is synchronous (seed 004 §3.1): the login result must update the session first
         this.counters.hellos++;
         const hello = msg.hello!;
-        const res = await this.upstream.login(hello.userId ?? '', hello.token ?? '');
+        let res: { code: number; message: string };
+        try {
+          res = await this.upstream.login(hello.userId ?? '', hello.token ?? '');
+        } catch (err) {
+          this.counters.upstream_errors++;
+          res = { code: 500, message: `login failed: ${(err as Error).message}` };
+        }
         if (res.code === 200) {
           session.userId = hello.userId ?? '';
           session.state = 'active';
@@ -259,10 +267,14 @@ export class GatewayServer {
     const t0 = performance.now();
     let resp: UpstreamResponse;
     try {
-      resp = await this.callWithTimeout(session, request);
+      const biz = request.business!;
+      resp = await this.upstream.call({
+        sessionId: session.id, userId: session.userId, action: biz.action ?? 'business', seqId: request.seqId ?? 0,
+        payload: biz.payload, headers: biz.headers,
+      }, { timeoutMs: this.config.processor.taskTimeoutMs });
     } catch (err) {
       this.stages.record('upstream_latency', (performance.now() - t0) * 1000);
-      if (err instanceof UpstreamTimeout) {
+      if (err instanceof UpstreamTimeoutError) {
         this.counters.upstream_timeouts++;
         return this.replyError(session, msgId, 504, 'upstream timeout', `no answer within ${this.config.processor.taskTimeoutMs} ms`);
       }
@@ -279,17 +291,5 @@ export class GatewayServer {
     await this.sender.sendGroup(session, pushes);
     this.counters.responses++;
     this.stages.record('business_latency', (performance.now() - task.readAt) * 1000);
-  }
-
-  private callWithTimeout(session: Session, request: ClientMessage): Promise<UpstreamResponse> {
-    const biz = request.business!;
-    const timeoutMs = this.config.processor.taskTimeoutMs;
-    return new Promise<UpstreamResponse>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new UpstreamTimeout()), timeoutMs);
-      this.upstream.call({
-        sessionId: session.id, userId: session.userId, action: biz.action ?? 'business', seqId: request.seqId ?? 0,
-        payload: biz.payload, headers: biz.headers,
-      }).then((r) => { clearTimeout(timer); resolve(r); }, (e: unknown) => { clearTimeout(timer); reject(e as Error); });
-    });
   }
 }
