@@ -172,13 +172,22 @@ test('serve: a port in use is exit code 2 with the fix', async () => {
   const port = await freePort();
   const holder = createServer().listen(port, '127.0.0.1');
   try {
-    const r = await gatectl(['serve', '--transport', 'tcp', '--port', String(port), '--monitor-port', '0']);
+    const cwd = mkdtempSync(path.join(os.tmpdir(), 'gatectl-serve-'));
+    const r = await new Promise<Ran>((resolve) => {
+      const child = spawn(process.execPath, [bin, 'serve', '--transport', 'tcp', '--port', String(port), '--monitor-port', '0'], { cwd });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /in use/);
+    assert.match(r.stderr, new RegExp(`127\\.0\\.0\\.1:${port}.*in use`));
+    assert.equal(r.stdout, '', 'nothing on stdout');
+    assert.ok(!existsSync(path.join(cwd, 'reports')), 'a failed start writes no result');
   } finally {
     holder.close();
   }
-  assert.ok(!existsSync(path.join(tmp, 'reports', 'partial.json')));
 });
 
 test('serve --mock-upstream: the gateway calls the built-in mock over HTTP', { timeout: 60_000 }, async () => {
