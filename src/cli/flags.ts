@@ -21,6 +21,7 @@ export const gatewayFlags = {
   'batch-size': Flags.integer({ description: 'QUEUE_SEND_BATCH_SIZE', min: 1 }),
   'lock-scope': Flags.string({ description: 'QUEUE_LOCK_SCOPE: global or session' }),
   'max-frame-bytes': Flags.integer({ description: 'largest accepted frame in bytes (default 1 MiB)', min: 16 }),
+  'idle-timeout': Flags.string({ description: 'close sessions silent (no request, ack or heartbeat) for this long, e.g. 90s; 0 = never (default 90s)' }),
 };
 
 /** Load flags (load and compare). */

@@ -5,7 +5,7 @@
 import ms from 'ms';
 import { InvalidInputError } from '../errors.js';
 import { defaultQueueConfig, queueConfigFromEnv, type LockScope, type QueueConfig } from '../queue/index.js';
-import { defaultProcessorConfig, type GatewayConfig, type ProcessorMode } from '../gateway/config.js';
+import { defaultProcessorConfig, DEFAULT_IDLE_TIMEOUT_MS, type GatewayConfig, type ProcessorMode } from '../gateway/config.js';
 import { DEFAULT_MOCK_UPSTREAM, LATENCY_DISTRIBUTIONS, type LatencyDistribution } from '../upstream/index.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/index.js';
 import { TRANSPORT_NAMES } from '../transport/index.js';
@@ -53,6 +53,8 @@ export interface GatewayFlags {
   'batch-size'?: number;
   'lock-scope'?: string;
   'max-frame-bytes'?: number;
+  /** e.g. `90s`; `0` disables */
+  'idle-timeout'?: string;
   cert?: string;
   key?: string;
   'upstream-error-rate'?: string;
@@ -139,6 +141,7 @@ export function resolveGatewayConfig(flags: GatewayFlags, env: NodeJS.ProcessEnv
       afterNotifies: flags['after-notifies'],
     },
     maxFrameBytes: flags['max-frame-bytes'] ?? DEFAULT_MAX_FRAME_BYTES,
+    idleTimeoutMs: flags['idle-timeout'] !== undefined ? parseDurationMs(flags['idle-timeout'], '--idle-timeout', { allowZero: true }) : DEFAULT_IDLE_TIMEOUT_MS,
     ...(flags.cert !== undefined ? { certPath: flags.cert, keyPath: flags.key } : {}),
     ...(flags.upstream !== undefined ? { upstreamUrl: upstreamUrl(flags.upstream) } : {}),
   };

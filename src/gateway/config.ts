@@ -20,6 +20,9 @@ export interface ProcessorConfig {
   taskTimeoutMs: number;
 }
 
+/** Default idle timeout, ms: three missed 30 s client heartbeats. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 90_000;
+
 /** Seed 004 DefaultAsyncConfig. */
 export function defaultProcessorConfig(): ProcessorConfig {
   return { maxWorkers: Math.max(1, os.availableParallelism() * 4), maxQueueSize: 10_000, taskTimeoutMs: 30_000 };
@@ -40,6 +43,11 @@ export interface GatewayConfig {
   upstreamUrl?: string;
   /** largest accepted client frame, in bytes */
   maxFrameBytes: number;
+  /**
+   * A session that sent nothing (request, ack or Heartbeat) for this long, in ms, is closed with an
+   * out-of-band ErrorResponse 408 and counted in `idle_closes`; 0 disables the check.
+   */
+  idleTimeoutMs: number;
   /** PEM paths; a self-signed certificate is generated when absent */
   certPath?: string;
   keyPath?: string;

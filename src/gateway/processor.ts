@@ -48,6 +48,11 @@ export class AsyncRequestProcessor {
     });
   }
 
+  /** Tasks queued or running. */
+  get pending(): number {
+    return this.pool.pending;
+  }
+
   /** seed 004 SubmitTask: false when the queue is full or the processor is stopped. */
   submitTask(task: AsyncTask): boolean {
     if (this.pool.submit(task)) {
@@ -62,6 +67,16 @@ export class AsyncRequestProcessor {
   async stop(timeoutMs: number): Promise<boolean> {
     this.pool.stop();
     return this.pool.whenIdle(timeoutMs);
+  }
+
+  /** Waits up to `timeoutMs` (ms) for running tasks to finish; true when none is left. */
+  whenIdle(timeoutMs: number): Promise<boolean> {
+    return this.pool.whenIdle(timeoutMs);
+  }
+
+  /** Removes the tasks no worker has started yet (shutdown: they are answered 503 instead). */
+  takeQueued(): AsyncTask[] {
+    return this.pool.takeQueued();
   }
 
   /** seed 004 GetStats. */

@@ -18,6 +18,7 @@ import type { GatewayConfig } from './config.js';
 import { Session, SessionManager } from './session.js';
 import { OrderedSender } from './ordered-sender.js';
 import { AsyncRequestProcessor, type AsyncTask, type ProcessorStats } from './processor.js';
+import { createLogger, type Logger } from '../log.js';
 
 /** Gateway counters beyond the queue and processor stats. */
 export interface GatewayCounters {
@@ -37,6 +38,46 @@ export interface GatewayCounters {
   send_failures: number;
   /** sessions closed because their waiting heap passed QUEUE_MAX_QUEUE_SIZE */
   queue_full_closes: number;
+  /** sessions closed after `idleTimeoutMs` without a request, ack or heartbeat */
+  idle_closes: number;
+  heartbeats: number;
+  /** server-initiated (unbound) notifies pushed through `push()` / `POST /push` */
+  unbound_notifies: number;
+  /** business requests answered 503 because the gateway was shutting down (new ones, and queued ones a stop could not finish) */
+  refused_shutting_down: number;
+}
+
+/** Target of a server-initiated push: one session, every session of a user, or every active session. */
+export type PushTarget = { sessionId: string } | { userId: string } | { all: true };
+
+/** Unbound notify content (placement UNBOUND, grid 0). */
+export interface UnboundNotify {
+  topic: string;
+  payload?: Uint8Array;
+}
+
+/**
+ * What a graceful stop did (printed by `serve` on SIGINT/SIGTERM). Counts are frames (pushes) and
+ * tasks; durations in ms.
+ */
+export interface ShutdownReport {
+  /** processor tasks queued or running when the stop began */
+  tasks_pending_at_stop: number;
+  /**
+   * of those, tasks no worker had started when the processor's share of the timeout (half) ran out:
+   * each was answered `ErrorResponse{503, "server busy", "gateway shutting down"}` instead
+   */
+  tasks_refused: number;
+  /** tasks still running in a worker when the sessions were closed: their answers are lost */
+  tasks_abandoned: number;
+  /** frames written to clients between the start of the stop and the close of the connections */
+  frames_flushed: number;
+  /** frames still queued (ready or waiting out of order) when the sessions were closed: lost */
+  frames_discarded: number;
+  sessions_closed: number;
+  /** true when both the processor and the send queues drained before the timeout */
+  complete: boolean;
+  duration_ms: number;
 }
 
 /** Everything the gateway measured, JSON-ready: what the load generator and the monitor read. */
@@ -59,14 +100,21 @@ export class GatewayServer {
   readonly upstream: Upstream;
   private listener: Listener | null = null;
   private certificate: CertificateMaterial | null = null;
-  private stopping = false;
+  private stopping: Promise<ShutdownReport> | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
   private readonly counters: GatewayCounters = {
     sessions_created: 0, sessions_active: 0, hellos: 0, requests: 0, responses: 0, acks: 0,
     errors_by_code: {}, frame_errors: {}, upstream_errors: 0, upstream_timeouts: 0, send_failures: 0, queue_full_closes: 0,
+    idle_closes: 0, heartbeats: 0, unbound_notifies: 0, refused_shutting_down: 0,
   };
 
-  constructor(readonly config: Readonly<GatewayConfig>, upstream?: Upstream) {
-    this.send = new OrderedSendSystem(config.queue, this.stages);
+  /**
+   * @param config resolved gateway configuration
+   * @param upstream overrides the upstream chosen from the config (tests)
+   * @param log pino logger; default: stderr, level debug when QUEUE_ENABLE_DEBUG_LOG is on
+   */
+  constructor(readonly config: Readonly<GatewayConfig>, upstream?: Upstream, readonly log: Logger = createLogger(config.queue.enableDebugLog, 'gateway')) {
+    this.send = new OrderedSendSystem(config.queue, this.stages, log);
     this.upstream = upstream ?? (config.upstreamUrl !== undefined
       ? new HttpUpstream(config.upstreamUrl, { timeoutMs: config.processor.taskTimeoutMs })
       : new MockUpstream(config.upstream));
@@ -104,6 +152,10 @@ export class GatewayServer {
     this.listener = await getTransport(c.transport).listen({
       host: c.host, port: c.port, certificate: this.certificate, onConnection: (conn) => this.accept(conn),
     });
+    if (c.idleTimeoutMs > 0) {
+      this.idleTimer = setInterval(() => this.closeIdleSessions(), Math.min(5000, Math.max(50, c.idleTimeoutMs / 4)));
+      this.idleTimer.unref();
+    }
   }
 
   /**
@@ -111,16 +163,98 @@ export class GatewayServer {
    * 10 s"): the processor takes no new task and finishes queued ones, the send queues drain, then
    * every connection is closed. Bounded by `timeoutMs` (ms) in total.
    */
-  async stop(timeoutMs = 10_000): Promise<void> {
-    if (this.stopping) return;
-    this.stopping = true;
-    const deadline = performance.now() + timeoutMs;
+  stop(timeoutMs = 10_000): Promise<ShutdownReport> {
+    this.stopping ??= this.stopInternal(timeoutMs);
+    return this.stopping;
+  }
+
+  private async stopInternal(timeoutMs: number): Promise<ShutdownReport> {
+    const t0 = performance.now();
+    const deadline = t0 + timeoutMs;
     const left = () => Math.max(0, deadline - performance.now());
-    if (this.processor !== null) await this.processor.stop(left() * 0.5);
-    await this.send.drain(left() * 0.5);
-    for (const s of this.sessions.all()) this.closeSession(s);
+    if (this.idleTimer !== null) clearInterval(this.idleTimer);
+    const stats = this.send.stats;
+    const sentBefore = stats.totalSent;
+    const discardedBefore = stats.discardedOnClose;
+    const pending = this.processor?.pending ?? 0;
+    const processorDone = this.processor === null ? true : await this.processor.stop(left() * 0.5);
+    const refused = processorDone || this.processor === null ? [] : this.processor.takeQueued();
+    await Promise.all(refused.map((task) => {
+      if (!task.session.valid) return undefined;
+      this.counters.refused_shutting_down++;
+      return this.replyError(task.session, task.request.msgId ?? 0, 503, 'server busy', 'gateway shutting down').catch((err: unknown) => this.onSendError(task.session, err));
+    }));
+    // tasks already in a worker: let them answer (bounded by half of what is left)
+    if (!processorDone) await this.processor!.whenIdle(left() * 0.5);
+    const sendDone = await this.send.drain(left() * 0.8);
+    const sessions = [...this.sessions.all()];
+    for (const s of sessions) this.closeSession(s);
+    const report: ShutdownReport = {
+      tasks_pending_at_stop: pending,
+      tasks_refused: refused.length,
+      tasks_abandoned: this.processor?.pending ?? 0,
+      frames_flushed: stats.totalSent - sentBefore,
+      frames_discarded: stats.discardedOnClose - discardedBefore,
+      sessions_closed: sessions.length,
+      complete: processorDone && sendDone,
+      duration_ms: 0,
+    };
     await this.listener?.close(Math.max(100, left()));
     await this.upstream.close?.();
+    report.duration_ms = Math.round(performance.now() - t0);
+    this.log.info(report, 'gateway stopped');
+    this.log.flush();
+    return report;
+  }
+
+  /**
+   * Pushes an unbound notify (placement UNBOUND, grid 0) to the target sessions through their
+   * ordered queues, so it interleaves with responses in server_seq order (issue 3 §5). Sessions
+   * that have not completed Hello are skipped. Resolves with the number of sessions it was enqueued
+   * for; a session whose queue refuses it is handled like any failed push (QueueFullError closes it).
+   */
+  async push(target: PushTarget, notify: UnboundNotify): Promise<number> {
+    const sessions: Session[] = [];
+    if ('sessionId' in target) {
+      const s = this.sessions.get(target.sessionId);
+      if (s !== undefined) sessions.push(s);
+    } else {
+      for (const s of this.sessions.all()) if ('all' in target || s.userId === target.userId) sessions.push(s);
+    }
+    let delivered = 0;
+    await Promise.all(sessions.map(async (s) => {
+      if (s.state !== 'active') return;
+      try {
+        await this.sender.send(s, { notify: { grid: 0, placement: NotifyPlacement.UNBOUND, topic: notify.topic, payload: notify.payload } });
+        delivered++;
+        this.counters.unbound_notifies++;
+      } catch (err) {
+        await this.onSendError(s, err);
+      }
+    }));
+    return delivered;
+  }
+
+  /** Closes sessions silent for longer than `idleTimeoutMs` with an out-of-band ErrorResponse 408. */
+  private closeIdleSessions(): void {
+    const limit = Date.now() - this.config.idleTimeoutMs;
+    for (const s of [...this.sessions.all()]) {
+      if (s.lastActivityMs >= limit) continue;
+      this.counters.idle_closes++;
+      void this.failSession(s, 408, 'idle timeout', `no request, ack or heartbeat for ${this.config.idleTimeoutMs} ms`, 0x13);
+    }
+  }
+
+  /**
+   * Ends a session with an out-of-band ErrorResponse (server_seq 0, outside the ordered sequence)
+   * and closes its connection.
+   */
+  private async failSession(session: Session, code: number, message: string, detail: string, closeCode: number): Promise<void> {
+    this.counters.errors_by_code[code] = (this.counters.errors_by_code[code] ?? 0) + 1;
+    const frame = ServerPushType.encodeDelimited({ serverSeq: 0, error: { msgId: 0, code, message, detail } });
+    this.closeSession(session);
+    await session.conn.write(frame).catch(() => undefined);
+    await session.conn.close(closeCode, message);
   }
 
   /** The gateway counters (live sessions filled in), without encoding any histogram. */
@@ -140,7 +274,7 @@ export class GatewayServer {
   }
 
   private accept(conn: Connection): void {
-    if (this.stopping) {
+    if (this.stopping !== null) {
       void conn.close(0x10, 'gateway shutting down');
       return;
     }
@@ -218,6 +352,10 @@ export class GatewayServer {
           return this.replyError(session, msgId, 400, `seq_id ${seqId} does not increase (last ${session.maxClientSeq})`);
         }
         session.maxClientSeq = seqId;
+        if (this.stopping !== null) {
+          this.counters.refused_shutting_down++;
+          return this.replyError(session, msgId, 503, 'server busy', 'gateway shutting down');
+        }
         const task: AsyncTask = { taskId: `${session.id}-${seqId}`, session, request: msg, readAt };
         if (this.processor === null) return this.processTask(task); // sync processor: inline
         if (!this.processor.submitTask(task)) return this.replyError(session, msgId, 503, 'server busy', `request queue full (${this.config.processor.maxQueueSize} tasks)`);
@@ -230,6 +368,7 @@ export class GatewayServer {
         return;
       }
       case 'heartbeat':
+        this.counters.heartbeats++;
         return;
       default:
         return this.replyError(session, msgId, 400, 'empty message: set one of hello, business, ack, heartbeat');
@@ -248,11 +387,7 @@ export class GatewayServer {
       return;
     }
     this.counters.queue_full_closes++;
-    this.counters.errors_by_code[503] = (this.counters.errors_by_code[503] ?? 0) + 1;
-    const frame = ServerPushType.encodeDelimited({ serverSeq: 0, error: { msgId: 0, code: 503, message: 'session send queue full', detail: err.message } });
-    this.closeSession(session);
-    await session.conn.write(frame).catch(() => undefined);
-    await session.conn.close(0x12, 'send queue full');
+    await this.failSession(session, 503, 'session send queue full', err.message, 0x12);
   }
 
   private replyError(session: Session, msgId: number, code: number, message: string, detail = ''): Promise<void> {

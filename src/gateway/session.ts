@@ -66,6 +66,11 @@ export class SessionManager {
     this.sessions.delete(s.id);
   }
 
+  /** The live session with this id, if any. */
+  get(id: string): Session | undefined {
+    return this.sessions.get(id);
+  }
+
   /** Live sessions. */
   get size(): number {
     return this.sessions.size;

@@ -5,13 +5,15 @@
  * worker -> parent: `{ type: 'ready', port, certPem, fingerprint }`, `{ type: 'snapshot', snapshot }`,
  * `{ type: 'reset-done' }`, `{ type: 'stopped' }`, `{ type: 'error', message, code, exitCode }`.
  */
+import { createLogger } from '../log.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import { GatewayServer } from './server.js';
 import type { GatewayConfig } from './config.js';
 import { GatectlError } from '../errors.js';
 
 const port = parentPort!;
-const server = new GatewayServer(workerData as GatewayConfig);
+const config = workerData as GatewayConfig;
+const server = new GatewayServer(config, undefined, createLogger(config.queue.enableDebugLog, 'gateway', 'warn'));
 
 try {
   await server.start();

@@ -6,7 +6,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AddressInUseError } from '../errors.js';
-import type { GatewayServer } from '../gateway/index.js';
+import type { GatewayServer, PushTarget } from '../gateway/index.js';
 import { QUEUE_ENV } from '../queue/index.js';
 import { summarize } from '../metrics/histogram.js';
 import { optimizationAnalysis } from './optimization.js';
@@ -14,6 +14,59 @@ import { createGatewayRegistry } from './prometheus.js';
 
 /** Every JSON endpoint, plus /metrics (Prometheus text). */
 export const MONITOR_ENDPOINTS = ['/healthz', '/queue/async-stats', '/queue/optimization', '/queue/config', '/latency/send-ordered', '/latency/business', '/processor/stats', '/metrics'] as const;
+
+/** Admin endpoints, served only with `--admin`. */
+export const ADMIN_ENDPOINTS = ['/push'] as const;
+
+/** Largest accepted admin request body, bytes. */
+const MAX_ADMIN_BODY_BYTES = 1 << 20;
+
+/** Options of the monitor server. */
+export interface MonitorOptions {
+  /** serve `POST /push` (server-initiated unbound notifies); off by default */
+  admin?: boolean;
+}
+
+/** A rejected admin request: HTTP status and what to fix. */
+class AdminRequestError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+/**
+ * Parses a `POST /push` body: JSON `{"topic": string, "payload"?: string (UTF-8) | "payload_base64"?: string,
+ * and exactly one of "session_id": string, "user_id": string, "all": true}`. Throws AdminRequestError (400).
+ */
+export function parsePushRequest(text: string): { target: PushTarget; topic: string; payload: Uint8Array } {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (err) {
+    throw new AdminRequestError(400, `body is not JSON (${(err as Error).message}); send {"all": true, "topic": "news", "payload": "hello"}`);
+  }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new AdminRequestError(400, 'body must be a JSON object, e.g. {"all": true, "topic": "news"}');
+  const b = body as Record<string, unknown>;
+  if (typeof b.topic !== 'string' || b.topic === '') throw new AdminRequestError(400, '"topic" must be a non-empty string');
+  const targets = [b.session_id !== undefined, b.user_id !== undefined, b.all !== undefined].filter(Boolean).length;
+  if (targets !== 1) throw new AdminRequestError(400, 'give exactly one target: "session_id": "s1", "user_id": "u1" or "all": true');
+  let target: PushTarget;
+  if (b.session_id !== undefined) {
+    if (typeof b.session_id !== 'string') throw new AdminRequestError(400, '"session_id" must be a string such as "s1"');
+    target = { sessionId: b.session_id };
+  } else if (b.user_id !== undefined) {
+    if (typeof b.user_id !== 'string') throw new AdminRequestError(400, '"user_id" must be a string');
+    target = { userId: b.user_id };
+  } else {
+    if (b.all !== true) throw new AdminRequestError(400, '"all" must be true');
+    target = { all: true };
+  }
+  if (b.payload !== undefined && b.payload_base64 !== undefined) throw new AdminRequestError(400, 'give "payload" (UTF-8) or "payload_base64", not both');
+  if (b.payload !== undefined && typeof b.payload !== 'string') throw new AdminRequestError(400, '"payload" must be a string');
+  if (b.payload_base64 !== undefined && typeof b.payload_base64 !== 'string') throw new AdminRequestError(400, '"payload_base64" must be a base64 string');
+  const payload = typeof b.payload_base64 === 'string' ? Buffer.from(b.payload_base64, 'base64') : Buffer.from((b.payload as string | undefined) ?? '', 'utf8');
+  return { target, topic: b.topic, payload };
+}
 
 /** Seed 000 性能调优指南 presets, as environment settings. */
 export const CONFIGURATION_EXAMPLES = {
@@ -70,8 +123,14 @@ export function monitorBody(gw: GatewayServer, path: string): unknown {
         lockWait: summarize(gw.stages.histogram('lock_wait')),
         config: gw.config.queue,
       });
-    case '/processor/stats':
-      return { processor: gw.processor?.stats() ?? null, mode: gw.config.processorMode };
+    case '/processor/stats': {
+      const c = gw.snapshotCounters();
+      const stats = gw.processor?.stats();
+      return {
+        processor: stats === undefined ? null : { ...stats, upstream_errors: c.upstream_errors, timeouts: c.upstream_timeouts },
+        mode: gw.config.processorMode,
+      };
+    }
     default:
       return null;
   }
@@ -84,8 +143,11 @@ export interface MonitorServer {
   close(): Promise<void>;
 }
 
-/** Starts the monitor on host:port. Rejects with AddressInUseError when the port is taken. */
-export function startMonitor(gw: GatewayServer, host: string, port: number): Promise<MonitorServer> {
+/**
+ * Starts the monitor on host:port (and, with `options.admin`, `POST /push`). Rejects with
+ * AddressInUseError when the port is taken.
+ */
+export function startMonitor(gw: GatewayServer, host: string, port: number, options: MonitorOptions = {}): Promise<MonitorServer> {
   const registry = createGatewayRegistry(gw);
   const sendJson = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
@@ -93,6 +155,7 @@ export function startMonitor(gw: GatewayServer, host: string, port: number): Pro
   };
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
+    if (options.admin === true && path === '/push') return handlePush(gw, req, res, sendJson);
     const known = (MONITOR_ENDPOINTS as readonly string[]).includes(path);
     if (!known) return sendJson(res, 404, { error: `no such endpoint: ${path}`, endpoints: MONITOR_ENDPOINTS });
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -121,5 +184,30 @@ export function startMonitor(gw: GatewayServer, host: string, port: number): Pro
         close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
       });
     });
+  });
+}
+
+/** `POST /push`: reads the body (at most 1 MiB), pushes, answers `{"delivered": n}`. */
+function handlePush(gw: GatewayServer, req: http.IncomingMessage, res: http.ServerResponse,
+  sendJson: (res: http.ServerResponse, status: number, body: unknown, headers?: Record<string, string>) => void): void {
+  if (req.method !== 'POST') return sendJson(res, 405, { error: `${req.method} is not allowed on /push: use POST` }, { allow: 'POST' });
+  const chunks: Buffer[] = [];
+  let size = 0;
+  req.on('data', (c: Buffer) => {
+    size += c.length;
+    if (size <= MAX_ADMIN_BODY_BYTES) chunks.push(c);
+  });
+  req.on('end', () => {
+    if (size > MAX_ADMIN_BODY_BYTES) return sendJson(res, 413, { error: `body is ${size} bytes; the limit is ${MAX_ADMIN_BODY_BYTES}` });
+    let parsed;
+    try {
+      parsed = parsePushRequest(Buffer.concat(chunks).toString('utf8'));
+    } catch (err) {
+      return sendJson(res, err instanceof AdminRequestError ? err.status : 500, { error: (err as Error).message });
+    }
+    gw.push(parsed.target, { topic: parsed.topic, payload: parsed.payload }).then(
+      (delivered) => sendJson(res, 200, { delivered }),
+      (err: Error) => sendJson(res, 500, { error: `push failed: ${err.message}` }),
+    );
   });
 }

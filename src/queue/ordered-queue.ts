@@ -19,6 +19,7 @@ import { QueueFullError, GatectlError } from '../errors.js';
 import type { QueueConfig } from './config.js';
 import { SendQueueStats, type SendQueueStatsSnapshot } from './stats.js';
 import { BoundedWorkerPool } from './worker-pool.js';
+import { silentLogger, type Logger } from '../log.js';
 
 /** Stages this module measures (names of DESIGN §5). */
 export type QueueStage =
@@ -51,12 +52,16 @@ export class OrderedSendSystem {
   /** The one lock of `global` scope. */
   readonly globalLock = new Mutex();
   private readonly queues = new Set<OrderedMessageQueue>();
+  /** True when `QUEUE_ENABLE_DEBUG_LOG` is on: one debug line per enqueue, drain and fallback. */
+  readonly debug: boolean;
 
   /**
    * @param config effective queue configuration (frozen by the caller)
    * @param sink stage recorder (µs)
+   * @param log where debug lines go (pino); only used when `config.enableDebugLog`
    */
-  constructor(readonly config: Readonly<QueueConfig>, readonly sink: QueueStageSink) {
+  constructor(readonly config: Readonly<QueueConfig>, readonly sink: QueueStageSink, readonly log: Logger = silentLogger) {
+    this.debug = config.enableDebugLog && log.isLevelEnabled('debug');
     this.pool = config.enableAsyncSend
       ? new BoundedWorkerPool<OrderedMessageQueue>(config.sendWorkerCount, config.sendQueueSize, (q) => {
         sink.record('send_queue_wait', (performance.now() - q.submittedAt) * 1000);
@@ -185,6 +190,7 @@ export class OrderedMessageQueue {
         for (let i = 0; i < frames.length; i++) this.waiting.push({ serverSeq: firstSeq + i, frame: frames[i]! });
         sys.stats.waitingFrames += frames.length;
         sys.stats.totalEnqueued += frames.length;
+        if (sys.debug) sys.log.debug({ session: this.sessionId, first_seq: firstSeq, frames: frames.length, nextExpectedSeq: this.nextExpectedSeq, waiting: this.waiting.length }, 'out of order: waiting');
         return;
       }
       sys.stats.totalEnqueued += frames.length;
@@ -200,6 +206,7 @@ export class OrderedMessageQueue {
           await this.sendMessageDirectly(top.frame);
           this.nextExpectedSeq++;
         }
+        if (sys.debug) sys.log.debug({ session: this.sessionId, first_seq: firstSeq, frames: frames.length, nextExpectedSeq: this.nextExpectedSeq }, 'sent under lock');
         return;
       }
       // async mode: bookkeeping only
@@ -219,6 +226,7 @@ export class OrderedMessageQueue {
           fallback = true;
         }
       }
+      if (sys.debug) sys.log.debug({ session: this.sessionId, first_seq: firstSeq, frames: frames.length, ready: this.ready.length, fallback }, fallback ? 'send queue full: sync fallback' : 'enqueued');
     } finally {
       release();
       if (!fallback) sys.sink.record('enqueue_latency', (performance.now() - t0) * 1000);
@@ -260,6 +268,7 @@ export class OrderedMessageQueue {
         sys.stats.recordWrite(n, (tm - tw) * 1e6);
         sys.sink.record('metrics_update_latency', (performance.now() - tm) * 1000);
         frames += n;
+        if (sys.debug) sys.log.debug({ session: this.sessionId, frames: n, bytes: data.length, write_us: Math.round((tm - tw) * 1000) }, 'batch written');
       }
     } finally {
       this.draining = false;

@@ -58,6 +58,13 @@ export class BoundedWorkerPool<T> {
     return this.workers.length;
   }
 
+  /** Items queued plus items being handled. */
+  get pending(): number {
+    let busy = 0;
+    for (const w of this.workers) if (w.busy) busy++;
+    return this.size + busy;
+  }
+
   /** True when no item is queued and no worker is busy. */
   get idle(): boolean {
     return this.size === 0 && this.workers.every((w) => !w.busy);
@@ -80,6 +87,18 @@ export class BoundedWorkerPool<T> {
     this.fifo[(this.head + this.size) % this.capacity] = item;
     this.size++;
     return true;
+  }
+
+  /** Removes and returns the items still queued (not yet taken by a worker), oldest first. */
+  takeQueued(): T[] {
+    const out: T[] = [];
+    while (this.size > 0) {
+      out.push(this.fifo[this.head]!);
+      this.fifo[this.head] = undefined;
+      this.head = (this.head + 1) % this.capacity;
+      this.size--;
+    }
+    return out;
   }
 
   /** Refuses new items; workers finish what is queued, then exit. */

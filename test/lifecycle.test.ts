@@ -1,0 +1,203 @@
+/**
+ * Gateway lifecycle (issue 3 §4–6): graceful shutdown under load, idle timeout and heartbeats,
+ * server-initiated unbound notifies through `POST /push`, and the QUEUE_ENABLE_DEBUG_LOG logger.
+ * Real QUIC on 127.0.0.1; every loop is bounded in count and time.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { GatewayServer } from '../src/gateway/index.js';
+import { resolveGatewayConfig, type GatewayFlags } from '../src/config/resolve.js';
+import { getTransport } from '../src/transport/index.js';
+import type { Connection, Dialer } from '../src/transport/types.js';
+import { ClientMessageType, FrameDecoder, NotifyPlacement, ServerPushType, type ClientMessage, type ServerPush } from '../src/protocol/index.js';
+import { startMonitor } from '../src/monitor/server.js';
+import { silentLogger } from '../src/log.js';
+
+const flags: GatewayFlags = {
+  host: '127.0.0.1', port: 0, transport: 'quic', 'upstream-latency': '1ms', 'upstream-distribution': 'fixed',
+  'before-notifies': 1, 'after-notifies': 1, mode: 'async',
+};
+
+/** A raw client: records every push and whether the connection closed. */
+class RawClient {
+  readonly pushes: ServerPush[] = [];
+  closed = false;
+  private readonly decoder = new FrameDecoder<ServerPush>(ServerPushType, (p) => this.pushes.push(p));
+  constructor(readonly conn: Connection) {
+    conn.setHandlers({ data: (c) => this.decoder.push(c), close: () => { this.closed = true; } });
+  }
+  static async open(dialer: Dialer, port: number, userId: string): Promise<RawClient> {
+    const c = new RawClient(await dialer.dial('127.0.0.1', port));
+    await c.send({ msgId: 1, hello: { userId, token: 't' } });
+    await waitFor(() => c.pushes.some((p) => p.body === 'hello'), 5000, 'hello response');
+    return c;
+  }
+  send(m: ClientMessage): Promise<void> {
+    return this.conn.write(ClientMessageType.encodeDelimited(m));
+  }
+  count(body: ServerPush['body']): number {
+    return this.pushes.filter((p) => p.body === body).length;
+  }
+}
+
+async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('shutdown under load: every request read before the stop is answered, nothing discarded, and the report says so', { timeout: 60_000 }, async () => {
+  const gw = new GatewayServer(resolveGatewayConfig({ ...flags, 'upstream-latency': '50ms', 'processor-workers': 8 }, {}), undefined, silentLogger);
+  await gw.start();
+  const dialer = await getTransport('quic').createDialer({ insecure: true, connectTimeoutMs: 5000 });
+  try {
+    const clients = await Promise.all(Array.from({ length: 20 }, (_, i) => RawClient.open(dialer, gw.port, `u${i}`)));
+    const perClient = 10;
+    await Promise.all(clients.map(async (c) => {
+      for (let i = 1; i <= perClient; i++) await c.send({ msgId: 100 + i, seqId: i, business: { action: 'business' } });
+    }));
+    await waitFor(() => gw.snapshotCounters().requests === clients.length * perClient, 10_000, 'all requests read');
+    const report = await gw.stop(10_000);
+    assert.ok(report.tasks_pending_at_stop > 0, `the stop began under load (${report.tasks_pending_at_stop} tasks pending)`);
+    assert.equal(report.tasks_abandoned, 0);
+    assert.equal(report.frames_discarded, 0);
+    assert.equal(report.complete, true);
+    assert.ok(report.frames_flushed >= report.tasks_pending_at_stop * 3, 'each finished task flushed before-notify, response, after-notify');
+    await waitFor(() => clients.every((c) => c.closed), 10_000, 'connections closed by the gateway');
+    for (const c of clients) {
+      assert.equal(c.count('business'), perClient, 'every request answered before the connection closed');
+      assert.equal(c.count('error'), 0);
+      assert.deepEqual(c.pushes.map((p) => p.serverSeq), c.pushes.map((_, i) => i + 1), 'contiguous server_seq');
+    }
+  } finally {
+    await gw.stop();
+    await dialer.close();
+  }
+});
+
+test('a stop too short for the backlog answers the unstarted tasks 503 "gateway shutting down"; every request gets one answer', { timeout: 60_000 }, async () => {
+  const gw = new GatewayServer(resolveGatewayConfig({ ...flags, 'upstream-latency': '50ms', 'processor-workers': 4 }, {}), undefined, silentLogger);
+  await gw.start();
+  const dialer = await getTransport('quic').createDialer({ insecure: true, connectTimeoutMs: 5000 });
+  try {
+    const clients = await Promise.all(Array.from({ length: 10 }, (_, i) => RawClient.open(dialer, gw.port, `u${i}`)));
+    const perClient = 20;
+    await Promise.all(clients.map(async (c) => {
+      for (let i = 1; i <= perClient; i++) await c.send({ msgId: 100 + i, seqId: i, business: { action: 'business' } });
+    }));
+    await waitFor(() => gw.snapshotCounters().requests === clients.length * perClient, 10_000, 'all requests read');
+    const report = await gw.stop(1000);
+    assert.ok(report.tasks_refused > 0, `some queued tasks were refused (${JSON.stringify(report)})`);
+    assert.equal(report.frames_discarded, 0);
+    await waitFor(() => clients.every((c) => c.closed), 10_000, 'connections closed by the gateway');
+    let answered = 0;
+    let refused = 0;
+    for (const c of clients) {
+      const errors = c.pushes.filter((p) => p.body === 'error');
+      assert.ok(errors.every((p) => p.error!.code === 503 && p.error!.detail === 'gateway shutting down'));
+      refused += errors.length;
+      answered += c.count('business') + errors.length;
+      assert.deepEqual(c.pushes.map((p) => p.serverSeq), c.pushes.map((_, i) => i + 1), 'contiguous server_seq');
+    }
+    assert.equal(refused, report.tasks_refused);
+    assert.equal(answered, clients.length * perClient - report.tasks_abandoned, 'one answer per request, but for tasks still running at the close');
+  } finally {
+    await gw.stop();
+    await dialer.close();
+  }
+});
+
+test('idle timeout closes a silent session with an out-of-band 408; heartbeats keep a session alive', { timeout: 30_000 }, async () => {
+  const gw = new GatewayServer(resolveGatewayConfig({ ...flags, 'idle-timeout': '400ms' }, {}), undefined, silentLogger);
+  await gw.start();
+  const dialer = await getTransport('quic').createDialer({ insecure: true, connectTimeoutMs: 5000 });
+  try {
+    const [silent, beating] = await Promise.all([RawClient.open(dialer, gw.port, 'quiet'), RawClient.open(dialer, gw.port, 'beat')]);
+    const timer = setInterval(() => void beating.send({ heartbeat: { clientTimeMs: Date.now() } }).catch(() => undefined), 100);
+    try {
+      await waitFor(() => silent.closed, 5000, 'the silent session to be closed');
+      await new Promise((r) => setTimeout(r, 600));
+    } finally {
+      clearInterval(timer);
+    }
+    const oob = silent.pushes.find((p) => (p.serverSeq ?? 0) === 0);
+    assert.equal(oob?.error?.code, 408);
+    assert.match(oob?.error?.detail ?? '', /400 ms/);
+    assert.equal(beating.closed, false, 'the heartbeating session is still open');
+    const c = gw.snapshotCounters();
+    assert.equal(c.idle_closes, 1);
+    assert.ok(c.heartbeats >= 5, `heartbeats counted (${c.heartbeats})`);
+    assert.equal(c.sessions_active, 1);
+  } finally {
+    await gw.stop();
+    await dialer.close();
+  }
+});
+
+test('POST /push (only with admin on) delivers unbound notifies in server_seq order; bad bodies get 400 with the fix', { timeout: 30_000 }, async () => {
+  const gw = new GatewayServer(resolveGatewayConfig(flags, {}), undefined, silentLogger);
+  await gw.start();
+  const admin = await startMonitor(gw, '127.0.0.1', 0, { admin: true });
+  const plain = await startMonitor(gw, '127.0.0.1', 0);
+  const dialer = await getTransport('quic').createDialer({ insecure: true, connectTimeoutMs: 5000 });
+  try {
+    const [a, b] = await Promise.all([RawClient.open(dialer, gw.port, 'alice'), RawClient.open(dialer, gw.port, 'bob')]);
+    const post = (base: string, body: string) => fetch(`${base}/push`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    const r1 = await post(admin.url, JSON.stringify({ user_id: 'alice', topic: 'news', payload: 'hi' }));
+    assert.equal(r1.status, 200);
+    assert.deepEqual(await r1.json(), { delivered: 1 });
+    await a.send({ msgId: 2, seqId: 1, business: { action: 'business' } });
+    const r2 = await post(admin.url, JSON.stringify({ all: true, topic: 'all', payload_base64: Buffer.from('x').toString('base64') }));
+    assert.deepEqual(await r2.json(), { delivered: 2 });
+    await waitFor(() => a.pushes.length === 6 && b.pushes.length === 2, 5000, 'pushes');
+    const unbound = a.pushes.filter((p) => p.body === 'notify' && p.notify!.placement === NotifyPlacement.UNBOUND);
+    assert.deepEqual(unbound.map((p) => p.notify!.topic), ['news', 'all']);
+    assert.equal(Buffer.from(unbound[0]!.notify!.payload!).toString(), 'hi');
+    assert.equal(unbound[0]!.notify!.grid ?? 0, 0);
+    assert.deepEqual(a.pushes.map((p) => p.serverSeq), [1, 2, 3, 4, 5, 6], 'unbound notifies share the ordered sequence');
+    assert.equal(b.pushes[1]!.notify!.topic, 'all');
+    assert.equal(gw.snapshotCounters().unbound_notifies, 3);
+
+    const bad = await post(admin.url, '{"topic": "x"}');
+    assert.equal(bad.status, 400);
+    assert.match(((await bad.json()) as { error: string }).error, /exactly one target/);
+    assert.equal((await post(admin.url, 'not json')).status, 400);
+    const get = await fetch(`${admin.url}/push`);
+    assert.equal(get.status, 405);
+    assert.equal(get.headers.get('allow'), 'POST');
+    assert.equal((await post(plain.url, JSON.stringify({ all: true, topic: 't' }))).status, 404, 'no /push without --admin');
+  } finally {
+    await admin.close();
+    await plain.close();
+    await gw.stop();
+    await dialer.close();
+  }
+});
+
+test('QUEUE_ENABLE_DEBUG_LOG=true writes pino debug lines for the ordered queue; off by default', { timeout: 30_000 }, async () => {
+  for (const enabled of [true, false]) {
+    const lines: { msg: string; session?: string }[] = [];
+    const sink = new Writable({ write(chunk: Buffer, _enc, cb) { for (const l of chunk.toString().split('\n')) if (l !== '') lines.push(JSON.parse(l)); cb(); } });
+    const config = resolveGatewayConfig(flags, enabled ? { QUEUE_ENABLE_DEBUG_LOG: 'true' } : {});
+    assert.equal(config.queue.enableDebugLog, enabled);
+    const gw = new GatewayServer(config, undefined, pino({ level: enabled ? 'debug' : 'info' }, sink));
+    await gw.start();
+    const dialer = await getTransport('quic').createDialer({ insecure: true, connectTimeoutMs: 5000 });
+    try {
+      const c = await RawClient.open(dialer, gw.port, 'dbg');
+      await c.send({ msgId: 2, seqId: 1, business: { action: 'business' } });
+      await waitFor(() => c.count('business') === 1, 5000, 'response');
+    } finally {
+      await gw.stop();
+      await dialer.close();
+    }
+    const debug = lines.filter((l) => l.msg === 'enqueued' || l.msg === 'batch written');
+    if (enabled) assert.ok(debug.length >= 2 && debug.every((l) => l.session === 's1'), `debug lines: ${JSON.stringify(lines)}`);
+    else assert.equal(debug.length, 0);
+    assert.ok(lines.some((l) => l.msg === 'gateway stopped'), 'the stop is logged at info');
+  }
+});
