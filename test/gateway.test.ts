@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { startInProcessGateway } from '../src/gateway/index.js';
 import { resolveGatewayConfig, type GatewayFlags } from '../src/config/resolve.js';
 import { runLoad } from '../src/load/run.js';
+import { loadOptions } from './support.js';
 
 const baseFlags: GatewayFlags = {
   host: '127.0.0.1', port: 0, transport: 'quic', 'upstream-latency': '2ms', 'upstream-distribution': 'exponential',
@@ -13,9 +14,7 @@ for (const mode of ['sync', 'async'] as const) {
   test(`gateway over QUIC, ${mode} mode, 50 clients: every request answered in before/response/after order`, { timeout: 90_000 }, async () => {
     const gw = await startInProcessGateway(resolveGatewayConfig({ ...baseFlags, mode }, {}) as never);
     try {
-      const r = await runLoad({
-        clients: 50, durationMs: 2000, ratePerClient: 5, payloadBytes: 32, connectTimeoutMs: 10_000, drainTimeoutMs: 10_000, label: mode,
-      }, gw);
+      const r = await runLoad(loadOptions(mode, { clients: 50, duration: '2s', 'rate-per-client': '5', 'payload-bytes': 32 }), gw);
       const c = r.client;
       assert.equal(c.connected, 50);
       assert.ok(c.requests_sent >= 50 * 5 * 2 * 0.9, `sent ${c.requests_sent}`);
@@ -52,7 +51,7 @@ test('a tiny processor queue answers 503 "server busy" at once; every request st
     ...baseFlags, mode: 'async', 'upstream-latency': '200ms', 'upstream-distribution': 'fixed', 'processor-workers': 1, 'processor-queue-size': 1,
   }, {}) as never);
   try {
-    const r = await runLoad({ clients: 10, durationMs: 1000, ratePerClient: 5, payloadBytes: 8, connectTimeoutMs: 10_000, drainTimeoutMs: 15_000, label: 'busy' }, gw);
+    const r = await runLoad(loadOptions('busy', { clients: 10, 'rate-per-client': '5', 'drain-timeout': '15s' }), gw);
     const busy = r.client.errors_by_code['503'] ?? 0;
     assert.ok(busy > 0, 'some requests were refused with 503');
     assert.ok(r.client.responses > 0, 'some requests were served');
@@ -78,7 +77,7 @@ test('upstream failures: error rate → 500, never-answering upstream → 504 af
   for (const [knob, code] of [['upstream-error-rate', '500'], ['upstream-timeout-rate', '504']] as const) {
     const gw = await startInProcessGateway(resolveGatewayConfig({ ...baseFlags, mode: 'async', 'task-timeout': '300ms', [knob]: '1' }, {}) as never);
     try {
-      const r = await runLoad({ clients: 5, durationMs: 1000, ratePerClient: 2, payloadBytes: 8, connectTimeoutMs: 10_000, drainTimeoutMs: 5000, label: code }, gw);
+      const r = await runLoad(loadOptions(code, { clients: 5, 'rate-per-client': '2', 'drain-timeout': '5s' }), gw);
       assert.equal(r.client.errors_by_code[code], r.client.requests_sent, `${knob}: every request answered ${code}`);
       assert.equal(r.client.responses, 0);
       assert.deepEqual(r.client.transport_errors, {}, 'no connection was dropped');

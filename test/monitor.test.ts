@@ -5,6 +5,7 @@ import { resolveGatewayConfig } from '../src/config/resolve.js';
 import { startMonitor } from '../src/monitor/server.js';
 import { optimizationAnalysis } from '../src/monitor/optimization.js';
 import { defaultQueueConfig, OrderedSendSystem } from '../src/queue/index.js';
+import { loadOptions } from './support.js';
 import { runLoad } from '../src/load/run.js';
 import { summarize, createHistogram } from '../src/metrics/histogram.js';
 
@@ -20,7 +21,7 @@ test('monitor: seed 000 paths, Prometheus exposition, 404 and 405, against a liv
   await gw.start();
   const mon = await startMonitor(gw, '127.0.0.1', 0);
   try {
-    const r = await runLoad({ clients: 10, durationMs: 1000, ratePerClient: 5, payloadBytes: 8, connectTimeoutMs: 10_000, drainTimeoutMs: 5000, label: 't' },
+    const r = await runLoad(loadOptions('t', { clients: 10, 'rate-per-client': '5', 'drain-timeout': '5s' }),
       { url: gw.url, kind: 'remote', insecure: true, markSteadyStart: async () => undefined, serverResult: async () => null });
     const get = async (p: string): Promise<Json> => {
       const res = await fetch(mon.url + p);

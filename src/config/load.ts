@@ -1,34 +1,90 @@
 /** Resolution of load flags into LoadOptions (validated; errors name the flag and the fix). */
 import { InvalidInputError } from '../errors.js';
 import type { LoadOptions } from '../load/run.js';
-import { parseDurationMs } from './resolve.js';
+import type { LoadModel } from '../load/engine.js';
+import { constantSchedule, type ArrivalSchedule, type MixEntry } from '../load/schedule.js';
+import { oneOf, parseDurationMs } from './resolve.js';
 
 /** Load flags as given on the command line. */
 export interface LoadFlags {
   clients: number;
   duration: string;
-  'rate-per-client': string;
+  /** total requests/s across all clients (open model; wins over rate-per-client) */
+  rate?: string;
+  'rate-per-client'?: string;
+  model?: string;
+  'max-in-flight'?: number;
+  concurrency?: number;
+  'think-time'?: string;
   'payload-bytes': number;
+  heartbeat?: string;
   'connect-timeout': string;
   'drain-timeout': string;
+  workers?: number;
+  shard?: string;
 }
 
-/** Validates and converts load flags. Throws InvalidInputError. */
-export function resolveLoadOptions(flags: LoadFlags, label: string, recordedConfig: Record<string, unknown> = {}): LoadOptions {
-  const rate = Number(flags['rate-per-client']);
-  if (!Number.isFinite(rate) || rate <= 0 || rate > 10_000) {
-    throw new InvalidInputError(`--rate-per-client ${JSON.stringify(flags['rate-per-client'])} is not valid: use a number of requests per second above 0 and at most 10000, e.g. 1 or 0.5`);
+/** Default per-client cap on outstanding requests in the open model. */
+export const DEFAULT_MAX_IN_FLIGHT = 1000;
+
+function positiveRate(text: string, name: string, max: number): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0 || n > max) {
+    throw new InvalidInputError(`${name} ${JSON.stringify(text)} is not valid: use a number of requests per second above 0 and at most ${max}, e.g. ${name === '--rate' ? '1000' : '1 or 0.5'}`);
   }
+  return n;
+}
+
+/**
+ * Parses `--shard i/n` (0-based, as Kubernetes' JOB_COMPLETION_INDEX). Throws InvalidInputError.
+ */
+export function parseShard(text: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const index = m === null ? NaN : Number(m[1]);
+  const count = m === null ? NaN : Number(m[2]);
+  if (m === null || count < 1 || index >= count) {
+    throw new InvalidInputError(`--shard ${JSON.stringify(text)} is not valid: use INDEX/COUNT with 0 ≤ INDEX < COUNT, e.g. 0/4 (INDEX is 0-based like JOB_COMPLETION_INDEX)`);
+  }
+  return { index, count };
+}
+
+/**
+ * Validates and converts load flags. The open model's rate is `--rate` (total) or
+ * `--rate-per-client` × clients (default 1/s per client). `schedule` and `mix` (from a scenario)
+ * replace the flag-derived ones when given. Throws InvalidInputError.
+ */
+export function resolveLoadOptions(flags: LoadFlags, label: string, recordedConfig: Record<string, unknown> = {},
+  overrides: { schedule?: ArrivalSchedule; mix?: MixEntry[] } = {}): LoadOptions {
   if (!Number.isInteger(flags.clients) || flags.clients < 1) {
     throw new InvalidInputError(`--clients ${flags.clients} is not valid: use a whole number of at least 1`);
   }
+  const model = oneOf<LoadModel>(flags.model ?? 'open', ['open', 'closed'], '--model');
+  if (flags.rate !== undefined && flags['rate-per-client'] !== undefined) {
+    throw new InvalidInputError('--rate and --rate-per-client both given: use --rate for the total arrival rate or --rate-per-client for a per-client rate, not both');
+  }
+  if (model === 'closed' && (flags.rate !== undefined || flags['rate-per-client'] !== undefined)) {
+    throw new InvalidInputError('--model closed has no arrival rate: drop --rate/--rate-per-client, or use --concurrency and --think-time to shape the closed loop');
+  }
+  const durationMs = parseDurationMs(flags.duration, '--duration');
+  const rate = flags.rate !== undefined
+    ? positiveRate(flags.rate, '--rate', 10_000_000)
+    : positiveRate(flags['rate-per-client'] ?? '1', '--rate-per-client', 10_000) * flags.clients;
+  const schedule = overrides.schedule ?? constantSchedule(rate, durationMs);
+  const workers = flags.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new InvalidInputError(`--workers ${workers} is not valid: use 1..64 generator threads`);
   return {
     clients: flags.clients,
-    durationMs: parseDurationMs(flags.duration, '--duration'),
-    ratePerClient: rate,
-    payloadBytes: flags['payload-bytes'],
+    model,
+    schedule,
+    maxInFlight: flags['max-in-flight'] ?? DEFAULT_MAX_IN_FLIGHT,
+    concurrency: flags.concurrency ?? 1,
+    thinkTimeMs: flags['think-time'] !== undefined ? parseDurationMs(flags['think-time'], '--think-time', { allowZero: true }) : 0,
+    mix: overrides.mix ?? [{ action: 'business', weight: 1, payloadBytes: flags['payload-bytes'] }],
+    heartbeatMs: flags.heartbeat !== undefined ? parseDurationMs(flags.heartbeat, '--heartbeat', { allowZero: true }) : 30_000,
     connectTimeoutMs: parseDurationMs(flags['connect-timeout'], '--connect-timeout'),
     drainTimeoutMs: parseDurationMs(flags['drain-timeout'], '--drain-timeout', { allowZero: true }),
+    workers,
+    ...(flags.shard !== undefined ? { shard: parseShard(flags.shard) } : {}),
     label,
     recordedConfig,
   };

@@ -19,6 +19,8 @@ export const ACK_DELAY_MS = 20; // missing server_seqs remembered to tell a late
 interface Pending {
   /** intended send time, performance.now() ms */
   scheduledAt: number;
+  /** actual send time, performance.now() ms */
+  sentAt: number;
   seqId: number;
 }
 
@@ -37,8 +39,12 @@ export class LoadClient {
   private helloResolve: ((code: number) => void) | null = null;
   private readonly decoder: FrameDecoder<ServerPush>;
   closed = false;
+  /** performance.now() (ms) of the last frame this client wrote (heartbeats are sent after silence) */
+  lastWriteAt = performance.now();
+  /** Called after each answer (response or ErrorResponse) to a business request: the closed model's next send. */
+  onAnswer: ((c: LoadClient) => void) | null = null;
 
-  constructor(readonly id: number, readonly conn: Connection, private readonly m: ClientMetrics, private readonly payload: Uint8Array) {
+  constructor(readonly id: number, readonly conn: Connection, private readonly m: ClientMetrics) {
     this.decoder = new FrameDecoder(ServerPushType, (p) => this.onPush(p));
     conn.setHandlers({
       data: (chunk) => this.onData(chunk),
@@ -65,16 +71,28 @@ export class LoadClient {
     });
   }
 
-  /** Sends one business request whose intended send time was `scheduledAt` (performance.now() ms). */
-  send(scheduledAt: number, now: number): void {
+  /**
+   * Sends one business request with `action` and `payload` whose intended send time was
+   * `scheduledAt` and actual send time is `now` (both performance.now() ms).
+   */
+  send(scheduledAt: number, now: number, action: string, payload: Uint8Array): void {
     if (this.closed) return;
     const msgId = this.nextMsgId++;
     const seqId = this.nextSeqId++;
-    this.pending.set(msgId, { scheduledAt, seqId });
+    this.pending.set(msgId, { scheduledAt, sentAt: now, seqId });
     this.grids.set(seqId, 0);
     this.m.requestSent(now - scheduledAt);
-    const frame = ClientMessageType.encodeDelimited({ msgId, seqId, business: { action: 'business', payload: this.payload } });
+    this.lastWriteAt = now;
+    const frame = ClientMessageType.encodeDelimited({ msgId, seqId, business: { action, payload } });
     this.conn.write(frame).catch(() => this.m.transportError('write_failed'));
+  }
+
+  /** Sends a Heartbeat (keeps the session inside the gateway's idle timeout). */
+  heartbeat(now: number): void {
+    if (this.closed) return;
+    this.lastWriteAt = now;
+    this.m.heartbeats++;
+    this.conn.write(ClientMessageType.encodeDelimited({ heartbeat: { clientTimeMs: Date.now() } })).catch(() => this.m.transportError('write_failed'));
   }
 
   /** Closes the connection; a close we start is not counted as a transport error. */
@@ -104,6 +122,7 @@ export class LoadClient {
     const contiguous = this.expectedSeq - 1;
     if (contiguous > this.lastAcked && !this.closed) {
       this.lastAcked = contiguous;
+      this.lastWriteAt = performance.now();
       this.conn.write(ClientMessageType.encodeDelimited({ ack: { ackedServerSeq: contiguous } })).catch(() => this.m.transportError('write_failed'));
     }
   };
@@ -138,7 +157,8 @@ export class LoadClient {
         if (pend === undefined) return;
         this.pending.delete(p.business!.msgId ?? 0);
         this.answered(pend.seqId);
-        m.response(now - pend.scheduledAt);
+        m.response(now - pend.scheduledAt, now - pend.sentAt);
+        this.onAnswer?.(this);
         return;
       }
       case 'error': {
@@ -148,6 +168,7 @@ export class LoadClient {
         if (pend !== undefined) {
           this.pending.delete(p.error!.msgId ?? 0);
           this.answered(pend.seqId);
+          this.onAnswer?.(this);
         } else if (this.helloResolve !== null) {
           this.helloResolve(code);
           this.helloResolve = null;
@@ -155,10 +176,14 @@ export class LoadClient {
         return;
       }
       case 'notify': {
-        m.notifies++;
         const n = p.notify!;
+        if (n.placement === NotifyPlacement.UNBOUND || (n.grid ?? 0) === 0) {
+          m.unboundNotifies++;
+          return;
+        }
+        m.notifies++;
         const state = this.grids.get(n.grid ?? 0);
-        if (state === undefined) return; // unbound, or answered long ago
+        if (state === undefined) return; // answered long ago
         if (n.placement === NotifyPlacement.BEFORE_RESPONSE && state === 1) m.violations.notify_order_violations++;
         if (n.placement === NotifyPlacement.AFTER_RESPONSE && state === 0) m.violations.notify_order_violations++;
         return;

@@ -7,7 +7,10 @@ import type { ViolationCounts } from '../metrics/result.js';
 
 /** Mutable run-wide client metrics. */
 export class ClientMetrics {
+  /** intended send time → response, µs (coordinated-omission corrected) */
   readonly e2e: Histogram = createHistogram();
+  /** actual send time → response, µs (what a closed-loop tool would report) */
+  readonly e2eUncorrected: Histogram = createHistogram();
   /** e2e of the current second, reset each tick (for the time series and progress line) */
   readonly e2eInterval: Histogram = createHistogram();
   readonly connect: Histogram = createHistogram();
@@ -17,10 +20,14 @@ export class ClientMetrics {
   readonly transportErrors: Record<string, number> = {};
   requestsSent = 0;
   responses = 0;
+  /** notifies bound to a request (grid ≠ 0) */
   notifies = 0;
+  /** server-initiated notifies (placement UNBOUND, grid 0) */
+  unboundNotifies = 0;
+  heartbeats = 0;
+  /** open model: intended sends skipped because the client already had `maxInFlight` requests outstanding (k6 dropped_iterations) */
+  droppedIterations = 0;
   errors = 0;
-  /** true once the steady phase ended: late responses are still counted, but not in the time series */
-  recording = true;
 
   /** A request left; `lagMs` = actual - scheduled send time, ms. */
   requestSent(lagMs: number): void {
@@ -28,10 +35,11 @@ export class ClientMetrics {
     recordUs(this.scheduleLag, lagMs * 1000);
   }
 
-  /** A response arrived `ms` ms after its scheduled send time. */
-  response(ms: number): void {
+  /** A response arrived `ms` ms after its intended send time and `uncorrectedMs` ms after its actual send. */
+  response(ms: number, uncorrectedMs: number): void {
     this.responses++;
     recordUs(this.e2e, ms * 1000);
+    recordUs(this.e2eUncorrected, uncorrectedMs * 1000);
     recordUs(this.e2eInterval, ms * 1000);
   }
 

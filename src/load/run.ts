@@ -1,20 +1,20 @@
 /**
- * The load run (closed schedule per client, DESIGN §6 `gatectl load`): connect all clients (paced by
- * the transport's dialer), Hello each, then a steady phase in which every client sends business
- * requests at `ratePerClient` on a fixed schedule for `durationMs`, then a drain that waits for
- * outstanding responses. Latency is measured from each request's scheduled send time, so a stalled
- * target or generator shows up as latency instead of hiding as fewer requests (wrk2's coordinated
- * omission argument).
+ * The load run (DESIGN §6 `gatectl load`, issue 4): the run's clients are split into slices (one per
+ * generator thread, `--workers`; a `--shard i/n` keeps only its part), each slice connects and says
+ * Hello, all slices start the steady phase at one common instant, then drain. Open model: requests
+ * leave at intended times from the arrival schedule, and e2e latency is measured from those times
+ * (coordinated-omission corrected, wrk2) beside the uncorrected latency from the actual send.
+ * Closed model: `concurrency` requests in flight per client. The slices' histograms are merged.
  */
 import os from 'node:os';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { getTransport } from '../transport/index.js';
-import type { Dialer, TransportName } from '../transport/types.js';
+import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
+import type { TransportName } from '../transport/types.js';
 import { InvalidInputError, TransportError } from '../errors.js';
-import { encodeLatency, summarize } from '../metrics/histogram.js';
-import { RUN_SCHEMA, type RunResult, type ServerResult, type TimeSeriesPoint } from '../metrics/result.js';
-import { ClientMetrics } from './metrics.js';
-import { LoadClient } from './client.js';
+import { decodeHistogram, encodeLatency, mergeHistograms } from '../metrics/histogram.js';
+import { RUN_SCHEMA, type RunResult, type ServerResult, type TimeSeriesPoint, type ViolationCounts } from '../metrics/result.js';
+import { Slice, type LoadModel, type SliceSecond, type SlicePartial, type SliceSpec, type SliceTick } from './engine.js';
+import { scaleSchedule, type ArrivalSchedule, type MixEntry } from './schedule.js';
 
 /** A gateway to load: where it is, how to trust it, and how to read its server-side figures. */
 export interface TargetHandle {
@@ -31,19 +31,31 @@ export interface TargetHandle {
   serverResult(): Promise<ServerResult | null>;
 }
 
-/** Options of one run. */
+/** Options of one run (resolved from flags or a scenario by src/config/load.ts). */
 export interface LoadOptions {
+  /** clients in the whole run (all shards) */
   clients: number;
-  /** steady-phase length, ms */
-  durationMs: number;
-  /** business requests per second per client */
-  ratePerClient: number;
-  /** business request payload, bytes */
-  payloadBytes: number;
+  model: LoadModel;
+  /** open model: total arrival rate over time (its durationMs is the steady-phase length); closed model: only durationMs is used */
+  schedule: ArrivalSchedule;
+  /** open model: per-client cap on outstanding requests (k6 dropped_iterations beyond it) */
+  maxInFlight: number;
+  /** closed model: requests in flight per client */
+  concurrency: number;
+  /** closed model: pause after each answer, ms */
+  thinkTimeMs: number;
+  /** request mix (action, weight, payload bytes) */
+  mix: MixEntry[];
+  /** a client silent this long sends a Heartbeat, ms (0 = never) */
+  heartbeatMs: number;
   /** per-connection connect timeout, ms */
   connectTimeoutMs: number;
   /** longest wait for outstanding responses after the steady phase, ms */
   drainTimeoutMs: number;
+  /** generator threads in this process (1 = the main thread) */
+  workers: number;
+  /** run only slice `index` of `count` of the clients and of the rate (`--shard index/count`) */
+  shard?: { index: number; count: number };
   /** label stored in the result (e.g. `sync`) */
   label: string;
   /** extra configuration recorded in the result */
@@ -84,168 +96,234 @@ export function parseTargetUrl(url: string): { transport: TransportName; host: s
   return { transport, host: u.hostname.replace(/^\[|\]$/g, ''), port };
 }
 
+/** A slice on this thread or on a worker thread, seen the same way by runLoad. */
+interface SliceHandle {
+  connected: Promise<{ connected: number; summary: Slice['connectSummary'] }>;
+  run(startEpochMs: number): Promise<SlicePartial>;
+  close(): Promise<void>;
+  /** latest unread tick */
+  tick: SliceTick | null;
+}
+
+function localSlice(spec: SliceSpec): SliceHandle {
+  const h: SliceHandle = {
+    tick: null,
+    connected: Promise.resolve({ connected: 0, summary: { connectFailures: 0, helloFailures: 0, firstConnectError: null } }),
+    run: (e) => slice.run(e),
+    close: () => slice.close(),
+  };
+  const slice = new Slice(spec, (t) => { h.tick = t; });
+  h.connected = slice.connect().then((connected) => ({ connected, summary: slice.connectSummary }));
+  return h;
+}
+
+function workerSlice(spec: SliceSpec): SliceHandle {
+  const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: spec });
+  let onConnected!: (v: { connected: number; summary: Slice['connectSummary'] }) => void;
+  let onPartial!: (p: SlicePartial) => void;
+  let onClosed!: () => void;
+  let onError!: (e: Error) => void;
+  const failed = new Promise<never>((_, reject) => { onError = reject; });
+  failed.catch(() => undefined);
+  const h: SliceHandle = {
+    tick: null,
+    connected: Promise.race([new Promise<{ connected: number; summary: Slice['connectSummary'] }>((r) => { onConnected = r; }), failed]),
+    run: (startEpochMs) => {
+      worker.postMessage({ type: 'run', startEpochMs });
+      return Promise.race([new Promise<SlicePartial>((r) => { onPartial = r; }), failed]);
+    },
+    close: async () => {
+      const closed = new Promise<void>((r) => { onClosed = r; });
+      worker.postMessage({ type: 'close' });
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 5000)), failed.catch(() => undefined)]);
+      await worker.terminate();
+    },
+  };
+  worker.on('message', (msg: { type: string; tick?: SliceTick; connected?: number; summary?: Slice['connectSummary']; partial?: SlicePartial; message?: string }) => {
+    switch (msg.type) {
+      case 'tick': h.tick = msg.tick!; break;
+      case 'connected': onConnected({ connected: msg.connected!, summary: msg.summary! }); break;
+      case 'partial': onPartial(msg.partial!); break;
+      case 'closed': onClosed?.(); break;
+      case 'error': onError(new TransportError(`generator thread failed: ${msg.message}`)); break;
+    }
+  });
+  worker.on('error', (err) => onError(new TransportError(`generator thread failed: ${err.message}`)));
+  return h;
+}
+
 /**
- * Runs the load against `target` and returns the RunResult.
- * Throws TransportError when no client could connect (the message names the target and the first
- * connect error).
+ * The clients of this process: `--shard i/n` keeps clients [⌊i·C/n⌋, ⌊(i+1)·C/n⌋) of the C in the
+ * run (so shards never overlap and together cover all), and `--workers W` splits those the same way.
+ * Returns [first client index, count] per generator thread.
+ */
+export function sliceRanges(clients: number, workers: number, shard?: { index: number; count: number }): [number, number][] {
+  const lo = shard === undefined ? 0 : Math.floor((shard.index * clients) / shard.count);
+  const hi = shard === undefined ? clients : Math.floor(((shard.index + 1) * clients) / shard.count);
+  const n = hi - lo;
+  const w = Math.max(1, Math.min(workers, n));
+  const out: [number, number][] = [];
+  for (let i = 0; i < w; i++) {
+    const a = lo + Math.floor((i * n) / w);
+    const b = lo + Math.floor(((i + 1) * n) / w);
+    if (b > a) out.push([a, b - a]);
+  }
+  return out;
+}
+
+/**
+ * Runs the load against `target` and returns the RunResult. Histograms of the generator threads
+ * are merged, never averaged.
+ * Throws InvalidInputError when the shard holds no client, TransportError when no client could
+ * connect (the message names the target and the first connect error) or a generator thread failed.
  */
 export async function runLoad(opts: LoadOptions, target: TargetHandle, onProgress?: (t: ProgressTick) => void): Promise<RunResult> {
   const { transport, host, port } = parseTargetUrl(target.url);
   const startedAt = new Date();
-  const m = new ClientMetrics();
-  const eld = monitorEventLoopDelay({ resolution: 10 });
-  eld.enable();
-  const dialer: Dialer = await getTransport(transport).createDialer({
-    insecure: target.insecure, ca: target.ca, connectTimeoutMs: opts.connectTimeoutMs,
-  });
-  const payload = new Uint8Array(opts.payloadBytes);
-  const clients: LoadClient[] = [];
-  let connectFailures = 0;
-  let helloFailures = 0;
-  let firstConnectError: string | null = null;
-  const tConnect = performance.now();
-  let phase: ProgressTick['phase'] = 'connecting';
-  let lastReq = 0;
-  let lastResp = 0;
-  let lastErr = 0;
-  let steadyStart = 0;
-  const series: TimeSeriesPoint[] = [];
-  let peakRss = process.memoryUsage.rss();
-  const tickTimer = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage.rss());
-    const elapsed = performance.now() - (phase === 'connecting' ? tConnect : steadyStart);
-    const req = m.requestsSent - lastReq;
-    const resp = m.responses - lastResp;
-    const err = m.errors - lastErr;
-    lastReq = m.requestsSent; lastResp = m.responses; lastErr = m.errors;
-    const p99 = m.e2eInterval.totalCount > 0 ? m.e2eInterval.getValueAtPercentile(99) : 0;
-    m.e2eInterval.reset();
-    if (phase === 'steady') {
-      series.push({ t_s: Math.round(elapsed / 1000), connected: clients.length, requests: req, responses: resp, errors: err, e2e_p99_us: p99 });
-    }
-    onProgress?.({ phase, elapsed_s: Math.round(elapsed / 1000), connected: clients.length, clients: opts.clients,
-      requests_per_s: req, responses_per_s: resp, e2e_p99_us: p99, errors: m.errors });
-  }, 1000);
-
-  try {
-    // 1. connect + Hello, paced by the dialer
-    await Promise.all(Array.from({ length: opts.clients }, async (_, i) => {
-      const t = performance.now();
-      let c: LoadClient;
-      try {
-        const conn = await dialer.dial(host, port);
-        m.connect.recordValue(Math.max(0, Math.round((performance.now() - t) * 1000)));
-        c = new LoadClient(i, conn, m, payload);
-      } catch (err) {
-        connectFailures++;
-        firstConnectError ??= (err as Error).message;
-        return;
-      }
-      const code = await c.hello(`user-${i + 1}`);
-      if (code !== 200) {
-        helloFailures++;
-        void c.close(2000);
-        return;
-      }
-      clients.push(c);
-    }));
-    if (clients.length === 0) {
-      throw new TransportError(`no client could connect to ${target.url} (${connectFailures} connect failures, ${helloFailures} Hello failures)` +
-        (firstConnectError !== null ? `: ${firstConnectError}` : ''));
-    }
-
-    // 2. steady phase: fixed schedule per client, phases spread over one interval
-    await target.markSteadyStart();
-    eld.reset();
-    m.e2e.reset();
-    m.scheduleLag.reset();
-    phase = 'steady';
-    steadyStart = performance.now();
-    lastReq = m.requestsSent; lastResp = m.responses; lastErr = m.errors;
-    const end = steadyStart + opts.durationMs;
-    const interval = 1000 / opts.ratePerClient;
-    await Promise.all(clients.map((c, i) => new Promise<void>((resolve) => {
-      const start = steadyStart + (i / clients.length) * interval;
-      let k = 0;
-      const tick = (): void => {
-        const now = performance.now();
-        for (let due = start + k * interval; due <= now && due < end; due = start + k * interval) {
-          c.send(due, now);
-          k++;
-        }
-        const next = start + k * interval;
-        if (next < end && !c.closed) setTimeout(tick, Math.max(0, next - performance.now()));
-        else resolve();
-      };
-      setTimeout(tick, Math.max(0, start - performance.now()));
-    })));
-    const steadyMs = performance.now() - steadyStart;
-
-    // 3. drain outstanding responses
-    phase = 'draining';
-    const drainEnd = performance.now() + opts.drainTimeoutMs;
-    while (clients.some((c) => c.outstanding > 0 && !c.closed) && performance.now() < drainEnd) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    eld.disable();
-    const server = await target.serverResult();
-    const unanswered = clients.reduce((a, c) => a + c.outstanding, 0);
-    const eldP99 = eld.percentile(99) / 1e6;
-    const warnings: string[] = [];
-    if (connectFailures > 0) warnings.push(`${connectFailures} of ${opts.clients} clients failed to connect: ${firstConnectError}`);
-    if (helloFailures > 0) warnings.push(`${helloFailures} clients were refused at Hello`);
-    const generatorBound = eldP99 > GENERATOR_BOUND_ELD_P99_MS;
-    if (generatorBound) {
-      warnings.push(`generator_bound: the load generator's event-loop delay p99 was ${eldP99.toFixed(1)} ms (> ${GENERATOR_BOUND_ELD_P99_MS} ms); ` +
-        'latencies include the generator\'s own stalls. Use fewer clients or a lower rate.');
-    }
-    if (target.insecure && target.kind === 'remote') warnings.push('--insecure: the server certificate was not verified');
-    const lagP99 = summarize(m.scheduleLag).p99_us;
-    const steadyS = steadyMs / 1000;
-    return {
-      schema: RUN_SCHEMA,
-      label: opts.label,
-      started_at: startedAt.toISOString(),
-      finished_at: new Date().toISOString(),
-      steady_s: Math.round(steadyS * 1000) / 1000,
-      config: {
-        target: target.url, target_kind: target.kind, transport, clients: opts.clients, duration_ms: opts.durationMs,
-        rate_per_client: opts.ratePerClient, payload_bytes: opts.payloadBytes, ...opts.recordedConfig,
-      },
-      environment: {
-        node: process.version, platform: `${process.platform}-${process.arch}`, cpus: os.availableParallelism(),
-        cpu_model: os.cpus()[0]?.model ?? 'unknown', total_mem_bytes: os.totalmem(),
-      },
-      client: {
-        clients: opts.clients,
-        connected: clients.length,
-        connect_failures: connectFailures,
-        hello_failures: helloFailures,
-        requests_sent: m.requestsSent,
-        responses: m.responses,
-        notifies: m.notifies,
-        unanswered,
-        errors_by_code: m.errorsByCode,
-        transport_errors: m.transportErrors,
-        violations: { ...m.violations },
-        responses_per_s: Math.round((m.responses / steadyS) * 10) / 10,
-        requests_per_s: Math.round((m.requestsSent / steadyS) * 10) / 10,
-        latency: { e2e: encodeLatency(m.e2e), connect: encodeLatency(m.connect), schedule_lag: encodeLatency(m.scheduleLag) },
-      },
-      generator: {
-        event_loop_delay_p99_ms: Math.round(eldP99 * 100) / 100,
-        event_loop_delay_max_ms: Math.round((eld.max / 1e6) * 100) / 100,
-        generator_bound: generatorBound,
-        peak_rss_bytes: Math.max(peakRss, process.memoryUsage.rss()),
-      },
-      server,
-      timeseries: series,
-      warnings: lagP99 > 50_000 ? [...warnings, `schedule lag p99 ${(lagP99 / 1000).toFixed(1)} ms: requests left late`] : warnings,
+  const ranges = sliceRanges(opts.clients, opts.workers, opts.shard);
+  if (ranges.length === 0) throw new InvalidInputError(`--shard ${opts.shard?.index}/${opts.shard?.count} holds no client of ${opts.clients}: use fewer shards than clients`);
+  const handles = ranges.map(([first, n]) => {
+    const spec: SliceSpec = {
+      transport, host, port, insecure: target.insecure, ...(target.ca !== undefined ? { ca: target.ca } : {}),
+      firstClient: first, clients: n, model: opts.model, schedule: scaleSchedule(opts.schedule, n, opts.clients),
+      maxInFlight: opts.maxInFlight, concurrency: opts.concurrency, thinkTimeMs: opts.thinkTimeMs, mix: opts.mix,
+      heartbeatMs: opts.heartbeatMs, connectTimeoutMs: opts.connectTimeoutMs, drainTimeoutMs: opts.drainTimeoutMs,
     };
+    return opts.workers > 1 ? workerSlice(spec) : localSlice(spec);
+  });
+  const myClients = ranges.reduce((a, [, n]) => a + n, 0);
+  let lastTotals = { requests: 0, responses: 0 };
+  const tConnect = performance.now();
+  let steadyStart = 0;
+  const progressTimer = setInterval(() => {
+    const ticks = handles.map((h) => h.tick);
+    if (ticks.some((t) => t === null)) return;
+    for (const h of handles) h.tick = null;
+    const ts = ticks as SliceTick[];
+    const phase = ts.some((t) => t.phase === 'connecting') ? 'connecting' : ts.some((t) => t.phase === 'steady') ? 'steady' : 'draining';
+    const totals = { requests: ts.reduce((a, t) => a + t.requests, 0), responses: ts.reduce((a, t) => a + t.responses, 0) };
+    const e2e = mergeHistograms(ts.map((t) => decodeHistogram(t.e2e)));
+    onProgress?.({
+      phase, elapsed_s: Math.round((performance.now() - (phase === 'connecting' || steadyStart === 0 ? tConnect : steadyStart)) / 1000),
+      connected: ts.reduce((a, t) => a + t.connected, 0), clients: myClients,
+      requests_per_s: totals.requests - lastTotals.requests, responses_per_s: totals.responses - lastTotals.responses,
+      e2e_p99_us: e2e.totalCount > 0 ? e2e.getValueAtPercentile(99) : 0, errors: ts.reduce((a, t) => a + t.errors, 0),
+    });
+    lastTotals = totals;
+  }, 1000);
+  try {
+    const connected = await Promise.all(handles.map((h) => h.connected));
+    const total = connected.reduce((a, c) => a + c.connected, 0);
+    if (total === 0) {
+      const f = connected.reduce((a, c) => a + c.summary.connectFailures, 0);
+      const hf = connected.reduce((a, c) => a + c.summary.helloFailures, 0);
+      const first = connected.find((c) => c.summary.firstConnectError !== null)?.summary.firstConnectError;
+      throw new TransportError(`no client could connect to ${target.url} (${f} connect failures, ${hf} Hello failures)` + (first !== undefined ? `: ${first}` : ''));
+    }
+    await target.markSteadyStart();
+    const startEpochMs = Date.now() + 50;
+    steadyStart = performance.now() + 50;
+    const partials = await Promise.all(handles.map((h) => h.run(startEpochMs)));
+    const server = await target.serverResult();
+    return buildResult(opts, target, transport, startedAt, partials, server, myClients);
   } finally {
-    clearInterval(tickTimer);
-    eld.disable();
-    await Promise.all(clients.map((c) => c.close(2000)));
-    await dialer.close();
+    clearInterval(progressTimer);
+    await Promise.all(handles.map((h) => h.close().catch(() => undefined)));
   }
+}
+
+/** Merges the slices' partials into a RunResult (counters summed, histograms merged, seconds aligned). */
+function buildResult(opts: LoadOptions, target: TargetHandle, transport: TransportName, startedAt: Date,
+  partials: SlicePartial[], server: ServerResult | null, myClients: number): RunResult {
+  const sum = (f: (p: SlicePartial) => number) => partials.reduce((a, p) => a + f(p), 0);
+  const addInto = (into: Record<string, number>, from: Record<string, number>) => {
+    for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+    return into;
+  };
+  const merged = (key: keyof SlicePartial['histograms']) => encodeLatency(mergeHistograms(partials.map((p) => decodeHistogram(p.histograms[key]))));
+  const steadyMs = Math.max(...partials.map((p) => p.steadyMs));
+  const steadyS = steadyMs / 1000;
+  const bySecond = new Map<number, { p: SliceSecond[] }>();
+  for (const p of partials) for (const sec of p.series) {
+    const e = bySecond.get(sec.t_s) ?? { p: [] };
+    e.p.push(sec);
+    bySecond.set(sec.t_s, e);
+  }
+  const series: TimeSeriesPoint[] = [...bySecond.entries()].sort((a, b) => a[0] - b[0]).map(([t_s, { p }]) => {
+    const h = mergeHistograms(p.map((x) => decodeHistogram(x.e2e)));
+    return {
+      t_s, connected: p.reduce((a, x) => a + x.connected, 0), requests: p.reduce((a, x) => a + x.requests, 0),
+      responses: p.reduce((a, x) => a + x.responses, 0), errors: p.reduce((a, x) => a + x.errors, 0),
+      e2e_p99_us: h.totalCount > 0 ? h.getValueAtPercentile(99) : 0,
+    };
+  });
+  const connectFailures = sum((p) => p.connectFailures);
+  const helloFailures = sum((p) => p.helloFailures);
+  const firstConnectError = partials.find((p) => p.firstConnectError !== null)?.firstConnectError ?? null;
+  const eldP99 = Math.max(...partials.map((p) => p.eldP99Ms));
+  const eldMax = Math.max(...partials.map((p) => p.eldMaxMs));
+  const responses = sum((p) => p.responses);
+  const requests = sum((p) => p.requestsSent);
+  const latency = { e2e: merged('e2e'), e2e_uncorrected: merged('e2e_uncorrected'), connect: merged('connect'), schedule_lag: merged('schedule_lag') };
+  const warnings: string[] = [];
+  if (connectFailures > 0) warnings.push(`${connectFailures} of ${myClients} clients failed to connect: ${firstConnectError}`);
+  if (helloFailures > 0) warnings.push(`${helloFailures} clients were refused at Hello`);
+  const generatorBound = eldP99 > GENERATOR_BOUND_ELD_P99_MS;
+  if (generatorBound) {
+    warnings.push(`generator_bound: the load generator's event-loop delay p99 was ${eldP99.toFixed(1)} ms (> ${GENERATOR_BOUND_ELD_P99_MS} ms); ` +
+      'latencies include the generator\'s own stalls. Use fewer clients, a lower rate or more --workers.');
+  }
+  if (target.insecure && target.kind === 'remote') warnings.push('--insecure: the server certificate was not verified');
+  const dropped = sum((p) => p.droppedIterations);
+  if (dropped > 0) warnings.push(`dropped_iterations ${dropped}: intended sends skipped because a client had --max-in-flight ${opts.maxInFlight} requests outstanding (the target could not keep up)`);
+  if (latency.schedule_lag.summary.p99_us > 50_000) warnings.push(`schedule lag p99 ${(latency.schedule_lag.summary.p99_us / 1000).toFixed(1)} ms: requests left late`);
+  return {
+    schema: RUN_SCHEMA,
+    label: opts.label,
+    started_at: startedAt.toISOString(),
+    finished_at: new Date().toISOString(),
+    steady_s: Math.round(steadyS * 1000) / 1000,
+    config: {
+      target: target.url, target_kind: target.kind, transport, clients: opts.clients, model: opts.model,
+      duration_ms: opts.schedule.durationMs, schedule: opts.model === 'open' ? opts.schedule.describe : null,
+      rate_per_s: opts.model === 'open' && opts.schedule.points.length === 1 ? opts.schedule.points[0]!.rate : null,
+      max_in_flight: opts.maxInFlight, concurrency: opts.model === 'closed' ? opts.concurrency : null,
+      think_time_ms: opts.model === 'closed' ? opts.thinkTimeMs : null, mix: opts.mix, heartbeat_ms: opts.heartbeatMs,
+      workers: partials.length, shard: opts.shard ?? null, ...opts.recordedConfig,
+    },
+    environment: {
+      node: process.version, platform: `${process.platform}-${process.arch}`, cpus: os.availableParallelism(),
+      cpu_model: os.cpus()[0]?.model ?? 'unknown', total_mem_bytes: os.totalmem(),
+    },
+    client: {
+      clients: myClients,
+      connected: sum((p) => p.connected),
+      connect_failures: connectFailures,
+      hello_failures: helloFailures,
+      requests_sent: requests,
+      responses,
+      notifies: sum((p) => p.notifies),
+      unbound_notifies: sum((p) => p.unboundNotifies),
+      heartbeats: sum((p) => p.heartbeats),
+      dropped_iterations: dropped,
+      unanswered: sum((p) => p.unanswered),
+      errors_by_code: partials.reduce((a, p) => addInto(a, p.errorsByCode), {} as Record<string, number>),
+      transport_errors: partials.reduce((a, p) => addInto(a, p.transportErrors), {} as Record<string, number>),
+      violations: partials.reduce((a, p) => addInto(a as unknown as Record<string, number>, p.violations as unknown as Record<string, number>) as unknown as ViolationCounts,
+        { reorders: 0, gaps: 0, duplicates: 0, notify_order_violations: 0 } as ViolationCounts),
+      responses_per_s: Math.round((responses / steadyS) * 10) / 10,
+      requests_per_s: Math.round((requests / steadyS) * 10) / 10,
+      latency,
+    },
+    generator: {
+      threads: partials.length,
+      event_loop_delay_p99_ms: Math.round(eldP99 * 100) / 100,
+      event_loop_delay_max_ms: Math.round(eldMax * 100) / 100,
+      generator_bound: generatorBound,
+      peak_rss_bytes: Math.max(...partials.map((p) => p.peakRssBytes)),
+    },
+    server,
+    timeseries: series,
+    warnings,
+  };
 }

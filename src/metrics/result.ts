@@ -41,7 +41,14 @@ export interface ClientResult {
   hello_failures: number;
   requests_sent: number;
   responses: number;
+  /** notifies bound to a request (grid ≠ 0) */
   notifies: number;
+  /** server-initiated notifies (placement UNBOUND) */
+  unbound_notifies: number;
+  /** Heartbeats sent by idle clients */
+  heartbeats: number;
+  /** open model: intended sends skipped because the client had `max_in_flight` requests outstanding (k6 dropped_iterations) */
+  dropped_iterations: number;
   /** requests never answered by the end of the drain period */
   unanswered: number;
   /** ErrorResponses received, by code */
@@ -54,8 +61,10 @@ export interface ClientResult {
   /** requests sent / steady-phase seconds */
   requests_per_s: number;
   latency: {
-    /** request's scheduled send time to its response, µs (coordinated-omission safe) */
+    /** request's intended send time to its response, µs (coordinated-omission corrected; closed model: same as uncorrected) */
     e2e: EncodedLatency;
+    /** request's actual send time to its response, µs (what a closed-loop tool reports; wrk2 -U) */
+    e2e_uncorrected: EncodedLatency;
     /** dial to stream open, µs */
     connect: EncodedLatency;
     /** actual send time minus scheduled send time, µs: how late the generator was */
@@ -65,7 +74,9 @@ export interface ClientResult {
 
 /** The load generator's view of itself. */
 export interface GeneratorResult {
-  /** event-loop delay of the generator thread, ms */
+  /** generator threads (`--workers`) */
+  threads: number;
+  /** event-loop delay of the generator thread with the worst p99 (each thread measures its own), ms */
   event_loop_delay_p99_ms: number;
   event_loop_delay_max_ms: number;
   /** true when the generator, not the target, limited the run (see README) */

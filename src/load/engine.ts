@@ -1,0 +1,311 @@
+/**
+ * One generator slice: a contiguous range of the run's clients on one thread (the main thread, a
+ * `--workers` thread, or a `--shard`). It connects its clients, waits for the common steady start,
+ * drives them in the open model (intended send times from an ArrivalSchedule, requests dealt
+ * round-robin over the active clients, coordinated-omission corrected) or the closed model
+ * (`concurrency` requests in flight per client with an optional think time), drains, and returns a
+ * SlicePartial: counters plus encoded histograms, so slices merge exactly (never averaged).
+ */
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { getTransport } from '../transport/index.js';
+import type { Dialer, TransportName } from '../transport/types.js';
+import { encodeHistogram } from '../metrics/histogram.js';
+import type { ViolationCounts } from '../metrics/result.js';
+import { ClientMetrics } from './metrics.js';
+import { LoadClient } from './client.js';
+import { MixPicker, clientsAt, rateAt, type ArrivalSchedule, type MixEntry } from './schedule.js';
+
+/** Open (arrival-rate) or closed (concurrency) model. */
+export type LoadModel = 'open' | 'closed';
+
+/** Everything one slice needs; plain data, so it can be handed to a worker thread. */
+export interface SliceSpec {
+  transport: TransportName;
+  host: string;
+  port: number;
+  insecure: boolean;
+  ca?: string;
+  /** index of this slice's first client in the whole run (user ids are `user-<index+1>`) */
+  firstClient: number;
+  /** clients in this slice */
+  clients: number;
+  model: LoadModel;
+  /** open model: this slice's schedule (already scaled to its share) */
+  schedule: ArrivalSchedule;
+  /** open model: per-client cap on outstanding requests; at the cap an intended send is dropped and counted */
+  maxInFlight: number;
+  /** closed model: requests kept in flight per client */
+  concurrency: number;
+  /** closed model: pause after an answer before the next send, ms */
+  thinkTimeMs: number;
+  mix: MixEntry[];
+  /** a client silent this long sends a Heartbeat, ms (0 = never) */
+  heartbeatMs: number;
+  connectTimeoutMs: number;
+  drainTimeoutMs: number;
+}
+
+/** One second of a slice's steady phase; `e2e` is the encoded histogram of that second (µs). */
+export interface SliceSecond {
+  t_s: number;
+  connected: number;
+  requests: number;
+  responses: number;
+  errors: number;
+  e2e: string;
+}
+
+/** What a slice reports once per second while running. */
+export interface SliceTick {
+  phase: 'connecting' | 'steady' | 'draining';
+  connected: number;
+  requests: number;
+  responses: number;
+  errors: number;
+  /** encoded e2e histogram of the last second (µs) */
+  e2e: string;
+}
+
+/** A slice's result. Histograms are base64 HDR encodings (µs); counts are totals of the slice. */
+export interface SlicePartial {
+  clients: number;
+  connected: number;
+  connectFailures: number;
+  helloFailures: number;
+  firstConnectError: string | null;
+  requestsSent: number;
+  responses: number;
+  notifies: number;
+  unboundNotifies: number;
+  heartbeats: number;
+  droppedIterations: number;
+  unanswered: number;
+  errorsByCode: Record<string, number>;
+  transportErrors: Record<string, number>;
+  violations: ViolationCounts;
+  histograms: { e2e: string; e2e_uncorrected: string; connect: string; schedule_lag: string };
+  /** measured steady-phase length, ms */
+  steadyMs: number;
+  series: SliceSecond[];
+  /** this thread's event-loop delay during the steady phase and drain, ms */
+  eldP99Ms: number;
+  eldMaxMs: number;
+  /** largest process RSS sampled by this slice, bytes */
+  peakRssBytes: number;
+}
+
+/** A running slice: `connect()` first, then `run(steadyStartEpochMs)`, then `close()`. */
+export class Slice {
+  private readonly m = new ClientMetrics();
+  private readonly clients: LoadClient[] = [];
+  private dialer: Dialer | null = null;
+  private connectFailures = 0;
+  private helloFailures = 0;
+  private firstConnectError: string | null = null;
+  private phase: SliceTick['phase'] = 'connecting';
+  private readonly eld = monitorEventLoopDelay({ resolution: 10 });
+  private peakRss = process.memoryUsage.rss();
+  private readonly payloads: Uint8Array[];
+  private readonly picker: MixPicker;
+
+  /** @param onTick called once per second with this slice's figures (progress display) */
+  constructor(readonly spec: SliceSpec, private readonly onTick?: (t: SliceTick) => void) {
+    this.picker = new MixPicker(spec.mix);
+    this.payloads = spec.mix.map((e) => new Uint8Array(e.payloadBytes));
+  }
+
+  /** Connects and says Hello for every client of the slice (paced by the dialer); resolves with the number connected. */
+  async connect(): Promise<number> {
+    const s = this.spec;
+    this.dialer = await getTransport(s.transport).createDialer({ insecure: s.insecure, ca: s.ca, connectTimeoutMs: s.connectTimeoutMs });
+    const dialer = this.dialer;
+    const timer = setInterval(() => this.tick(), 1000);
+    try {
+      await Promise.all(Array.from({ length: s.clients }, async (_, i) => {
+        const t = performance.now();
+        let c: LoadClient;
+        try {
+          const conn = await dialer.dial(s.host, s.port);
+          this.m.connect.recordValue(Math.max(0, Math.round((performance.now() - t) * 1000)));
+          c = new LoadClient(s.firstClient + i, conn, this.m);
+        } catch (err) {
+          this.connectFailures++;
+          this.firstConnectError ??= (err as Error).message;
+          return;
+        }
+        const code = await c.hello(`user-${s.firstClient + i + 1}`);
+        if (code !== 200) {
+          this.helloFailures++;
+          void c.close(2000);
+          return;
+        }
+        this.clients.push(c);
+      }));
+    } finally {
+      clearInterval(timer);
+    }
+    // a stable order: client i of the slice is always the same user
+    this.clients.sort((a, b) => a.id - b.id);
+    return this.clients.length;
+  }
+
+  /** Counts of the connect phase (for the error when nothing connected). */
+  get connectSummary(): { connectFailures: number; helloFailures: number; firstConnectError: string | null } {
+    return { connectFailures: this.connectFailures, helloFailures: this.helloFailures, firstConnectError: this.firstConnectError };
+  }
+
+  /**
+   * Runs the steady phase from `steadyStartEpochMs` (a Date.now() value shared by all slices, so
+   * their seconds line up), then the drain. Resolves with the slice's partial result.
+   */
+  async run(steadyStartEpochMs: number): Promise<SlicePartial> {
+    const s = this.spec;
+    const m = this.m;
+    const start = performance.now() + (steadyStartEpochMs - Date.now());
+    await new Promise((r) => setTimeout(r, Math.max(0, start - performance.now())));
+    this.eld.enable();
+    m.e2e.reset();
+    m.e2eUncorrected.reset();
+    m.scheduleLag.reset();
+    m.e2eInterval.reset();
+    this.phase = 'steady';
+    const series: SliceSecond[] = [];
+    let second = 0;
+    let last = { requests: m.requestsSent, responses: m.responses, errors: m.errors };
+    const secondTimer = setInterval(() => {
+      const now = performance.now();
+      second++;
+      const e2e = encodeHistogram(m.e2eInterval);
+      if (this.phase === 'steady') {
+        series.push({ t_s: second, connected: this.liveClients(), requests: m.requestsSent - last.requests, responses: m.responses - last.responses, errors: m.errors - last.errors, e2e });
+      }
+      last = { requests: m.requestsSent, responses: m.responses, errors: m.errors };
+      this.tick(e2e);
+      if (s.heartbeatMs > 0) for (const c of this.clients) if (now - c.lastWriteAt >= s.heartbeatMs) c.heartbeat(now);
+    }, 1000);
+    try {
+      const end = start + s.schedule.durationMs;
+      if (s.model === 'open') await this.runOpen(start, end);
+      else await this.runClosed(end);
+      const steadyMs = performance.now() - start;
+      this.phase = 'draining';
+      const drainEnd = performance.now() + s.drainTimeoutMs;
+      while (this.clients.some((c) => c.outstanding > 0 && !c.closed) && performance.now() < drainEnd) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      this.eld.disable();
+      this.peakRss = Math.max(this.peakRss, process.memoryUsage.rss());
+      return {
+        clients: s.clients,
+        connected: this.clients.length,
+        connectFailures: this.connectFailures,
+        helloFailures: this.helloFailures,
+        firstConnectError: this.firstConnectError,
+        requestsSent: m.requestsSent,
+        responses: m.responses,
+        notifies: m.notifies,
+        unboundNotifies: m.unboundNotifies,
+        heartbeats: m.heartbeats,
+        droppedIterations: m.droppedIterations,
+        unanswered: this.clients.reduce((a, c) => a + c.outstanding, 0),
+        errorsByCode: m.errorsByCode,
+        transportErrors: m.transportErrors,
+        violations: { ...m.violations },
+        histograms: {
+          e2e: encodeHistogram(m.e2e), e2e_uncorrected: encodeHistogram(m.e2eUncorrected),
+          connect: encodeHistogram(m.connect), schedule_lag: encodeHistogram(m.scheduleLag),
+        },
+        steadyMs,
+        series,
+        eldP99Ms: this.eld.percentile(99) / 1e6,
+        eldMaxMs: this.eld.max / 1e6,
+        peakRssBytes: this.peakRss,
+      };
+    } finally {
+      clearInterval(secondTimer);
+      this.eld.disable();
+    }
+  }
+
+  /** Closes every connection and the dialer (bounded). */
+  async close(): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.close(2000)));
+    await this.dialer?.close();
+  }
+
+  /**
+   * Open model: request k is due at its intended time; it goes to the next active client in
+   * round-robin order, unless that client already has `maxInFlight` outstanding (dropped, counted).
+   * One timer for the whole slice; when the event loop is late, every overdue request is sent at
+   * once and its lateness recorded as schedule lag.
+   */
+  private runOpen(start: number, end: number): Promise<void> {
+    const s = this.spec;
+    const clients = this.clients;
+    const m = this.m;
+    let next = start;
+    let k = 0;
+    return new Promise((resolve) => {
+      const loop = (): void => {
+        const now = performance.now();
+        while (next <= now && next < end) {
+          const t = next - start;
+          const rate = rateAt(s.schedule, t);
+          if (!(rate > 0)) {
+            next += 10; // no arrivals now: look again 10 ms later
+            continue;
+          }
+          const limit = clientsAt(s.schedule, t);
+          const active = limit === undefined ? clients.length : Math.max(1, Math.min(clients.length, limit));
+          const c = clients[k % active]!;
+          k++;
+          if (c.closed) {
+            m.droppedIterations++;
+          } else if (c.outstanding >= s.maxInFlight) {
+            m.droppedIterations++;
+          } else {
+            const i = this.picker.next();
+            c.send(next, now, s.mix[i]!.action, this.payloads[i]!);
+          }
+          next += 1000 / rate;
+        }
+        if (next < end && clients.some((c) => !c.closed)) setTimeout(loop, Math.max(0, next - performance.now()));
+        else resolve();
+      };
+      loop();
+    });
+  }
+
+  /** Closed model: each client keeps `concurrency` requests outstanding until `end`, pausing `thinkTimeMs` after each answer. */
+  private runClosed(end: number): Promise<void> {
+    const s = this.spec;
+    const send = (c: LoadClient): void => {
+      const now = performance.now();
+      if (now >= end || c.closed) return;
+      const i = this.picker.next();
+      c.send(now, now, s.mix[i]!.action, this.payloads[i]!);
+    };
+    for (const c of this.clients) {
+      c.onAnswer = s.thinkTimeMs > 0 ? (cl) => setTimeout(send, s.thinkTimeMs, cl) : send;
+      for (let j = 0; j < s.concurrency; j++) send(c);
+    }
+    return new Promise((resolve) => setTimeout(() => {
+      for (const c of this.clients) c.onAnswer = null;
+      resolve();
+    }, Math.max(0, end - performance.now())));
+  }
+
+  private liveClients(): number {
+    let n = 0;
+    for (const c of this.clients) if (!c.closed) n++;
+    return n;
+  }
+
+  private tick(e2e?: string): void {
+    this.peakRss = Math.max(this.peakRss, process.memoryUsage.rss());
+    const m = this.m;
+    const encoded = e2e ?? encodeHistogram(m.e2eInterval);
+    m.e2eInterval.reset();
+    this.onTick?.({ phase: this.phase, connected: this.phase === 'connecting' ? this.clients.length : this.liveClients(), requests: m.requestsSent, responses: m.responses, errors: m.errors, e2e: encoded });
+  }
+}
