@@ -205,7 +205,7 @@ function measure(result: RunResult, t: Threshold): { actual: number | null; reas
     const enc = findLatency(result, t.metric);
     if (enc === undefined) {
       const why = (SERVER_STAGES as readonly string[]).includes(t.metric)
-        ? result.server === null ? 'this run has no server figures (a remote target without --monitor)' : `the target did not report the stage ${t.metric}`
+        ? result.server === null ? 'this run has no server figures: a remote target without --monitor' : `the target did not report the stage ${t.metric}`
         : `this result has no client.latency.${t.metric}`;
       return { actual: null, reason: why };
     }
@@ -214,8 +214,9 @@ function measure(result: RunResult, t: Threshold): { actual: number | null; reas
     if (h.totalCount === 0) return { actual: null, reason: `no ${t.metric} samples in this run` };
     if (t.percentile !== null) return { actual: h.getValueAtPercentile(t.percentile) };
     if (t.stat === 'avg') return { actual: h.mean };
-    if (t.stat === 'min') return { actual: h.getValueAtPercentile(0) };
-    return { actual: h.maxValue };
+    // the summary's extremes are exact (recorded before encoding); a decoded max is bucket-rounded
+    if (t.stat === 'min') return { actual: enc.summary?.count > 0 ? enc.summary.min_us : h.getValueAtPercentile(0) };
+    return { actual: enc.summary?.count > 0 ? enc.summary.max_us : h.maxValue };
   }
   if (kind === 'errors') {
     const errors = totalErrors(result);

@@ -5,7 +5,9 @@
  * Rules, applied by walking the objects generically so counters added later are merged too:
  * - Every EncodedLatency (an object `{summary, histogram: string}`) anywhere under `client` and
  *   `server` (client.latency.*, server.stages.*, and any the engine adds) is decoded, added into
- *   one histogram and re-encoded: percentiles come from the merged histogram, never averaged.
+ *   one histogram and re-encoded: percentiles come from the merged histogram, never averaged;
+ *   `min_us`/`max_us` are the extremes of the parts' summaries (exact, where a decoded histogram
+ *   knows its max only to 0.1 %).
  * - `client`: numbers are summed (counts, violations, errors_by_code, transport_errors, …);
  *   booleans are or-ed. Rates — every key ending in `_per_s` (`responses_per_s`,
  *   `requests_per_s`, …) — are recomputed as summed count / merged `steady_s`, where the count is
@@ -61,7 +63,15 @@ function isEncodedLatency(v: unknown): v is EncodedLatency {
 
 function mergeLatency(parts: EncodedLatency[], where: string): EncodedLatency {
   try {
-    return encodeLatency(mergeHistograms(parts.map((p) => decodeHistogram(p.histogram))));
+    const out = encodeLatency(mergeHistograms(parts.map((p) => decodeHistogram(p.histogram))));
+    // A decoded histogram knows its max only to its bucket's precision; the parts' summaries hold
+    // the exact extremes, and the extreme of extremes is exact.
+    const seen = parts.filter((p) => p.summary.count > 0);
+    if (seen.length > 0) {
+      out.summary.max_us = Math.max(...seen.map((p) => p.summary.max_us));
+      out.summary.min_us = Math.min(...seen.map((p) => p.summary.min_us));
+    }
+    return out;
   } catch (err) {
     throw new InvalidInputError(`cannot merge ${where}: a histogram does not decode (${(err as Error).message}); the result file is damaged, re-run that shard`);
   }
