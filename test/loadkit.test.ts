@@ -37,14 +37,14 @@ function makeResult(o: { label: string; startedAt: string; e2e: number[]; respon
     environment: { node: 'v20', platform: 'linux-x64', cpus: 2, cpu_model: 'test', total_mem_bytes: 1 },
     client: {
       clients: 10, connected: 10, connect_failures: 0, hello_failures: 0,
-      requests_sent: responses + 1, responses, notifies: 2 * responses, unanswered: 1,
+      requests_sent: responses + 1, responses, notifies: 2 * responses, unbound_notifies: 0, heartbeats: 0, dropped_iterations: 0, unanswered: 1,
       errors_by_code: { 500: 2 }, transport_errors: {},
       violations: { reorders: 0, gaps: 1, duplicates: 0, notify_order_violations: 0 },
       responses_per_s: Math.round((responses / steadyS) * 10) / 10,
       requests_per_s: Math.round(((responses + 1) / steadyS) * 10) / 10,
       latency: { e2e: encodeLatency(hist(o.e2e)), connect: encodeLatency(hist([1000, 2000])), schedule_lag: encodeLatency(hist([10])) },
     },
-    generator: { event_loop_delay_p99_ms: 3, event_loop_delay_max_ms: 9, generator_bound: false, peak_rss_bytes: 100 },
+    generator: { threads: 1, event_loop_delay_p99_ms: 3, event_loop_delay_max_ms: 9, generator_bound: false, peak_rss_bytes: 100 },
     server: o.server === false ? null : {
       source: 'in-process',
       stages: { enqueue_latency: encodeLatency(hist(o.e2e.map((v) => v / 100))), lock_wait: encodeLatency(hist([])) },

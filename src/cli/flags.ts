@@ -41,4 +41,7 @@ export const loadFlags = {
   'connect-timeout': Flags.string({ description: 'per-connection connect timeout', default: '10s' }),
   'drain-timeout': Flags.string({ description: 'longest wait for outstanding responses after the steady phase', default: '10s' }),
   quiet: Flags.boolean({ description: 'no progress line on stderr', default: false }),
+  scenario: Flags.string({ description: 'scenario YAML (scenarios/*.yaml): stages, mix, upstream, gateway settings and thresholds' }),
+  full: Flags.boolean({ description: 'with --scenario: apply its full: block (the report\'s full-length test)', default: false }),
+  threshold: Flags.string({ description: 'k6-style pass/fail criterion, repeatable: e2e:p(99)<50ms, errors:rate<0.01, enqueue_latency:p(99)<1ms; any failure → exit 99', multiple: true }),
 };

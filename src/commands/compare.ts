@@ -2,8 +2,9 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base.js';
 import { gatewayFlags, loadFlags } from '../cli/flags.js';
 import { executeRun } from '../cli/execute.js';
-import { MODES, resolveGatewayConfig } from '../config/resolve.js';
-import { resolveLoadOptions } from '../config/load.js';
+import { MODES } from '../config/resolve.js';
+import { applyThresholds, setupRun, type RunFlags } from '../cli/run-setup.js';
+import { renderThresholds } from '../load/thresholds.js';
 import { defaultResultPath, readResultFile, writeFileAtomic } from '../metrics/files.js';
 import { makeComparison } from '../metrics/compare.js';
 import type { ComparisonResult, RunResult } from '../metrics/result.js';
@@ -28,16 +29,22 @@ export default class Compare extends BaseCommand {
   };
 
   async run(): Promise<ComparisonResult> {
-    const { args, flags } = await this.parse(Compare);
+    const { args, flags, metadata } = await this.parse(Compare);
+    const typed = new Set(Object.keys(flags).filter((k) => metadata.flags[k]?.setFromDefault !== true));
     const isMode = (s: string) => (MODES as readonly string[]).includes(s);
     let before: RunResult;
     let after: RunResult;
     if (isMode(args.before) && isMode(args.after)) {
       const runs: RunResult[] = [];
-      for (const mode of [args.before, args.after]) {
-        const gateway = resolveGatewayConfig({ ...flags, port: 0, mode });
-        if (!flags.quiet) this.note(`== ${mode}: ${gateway.processorMode} processor, ${gateway.queue.enableAsyncSend ? 'async' : 'sync'} send, ${gateway.queue.lockScope} lock`);
-        runs.push(await executeRun(resolveLoadOptions(flags, mode), gateway, null, !flags.quiet));
+      // both setups first: a bad scenario or threshold fails before anything runs
+      const setups = [args.before, args.after].map((mode) => setupRun({ ...flags, port: 0, mode } as RunFlags, typed, { remote: false, mode }));
+      for (const setup of setups) {
+        const gateway = setup.gateway;
+        if (!flags.quiet) this.note(`== ${setup.load.label}: ${gateway.processorMode} processor, ${gateway.queue.enableAsyncSend ? 'async' : 'sync'} send, ${gateway.queue.lockScope} lock`);
+        const run = await executeRun(setup.load, gateway, null, !flags.quiet);
+        const th = applyThresholds(run, setup.thresholds);
+        if (th.length > 0 && !flags.quiet) this.note(`${setup.load.label} ${renderThresholds(th)}`);
+        runs.push(run);
       }
       [before, after] = runs as [RunResult, RunResult];
     } else if (!isMode(args.before) && !isMode(args.after)) {

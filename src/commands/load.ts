@@ -3,13 +3,13 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base.js';
 import { gatewayFlags, loadFlags } from '../cli/flags.js';
 import { executeRun } from '../cli/execute.js';
-import { resolveGatewayConfig } from '../config/resolve.js';
-import { resolveLoadOptions } from '../config/load.js';
+import { applyThresholds, setupRun, type RunFlags } from '../cli/run-setup.js';
+import { assertThresholds, renderThresholds } from '../load/thresholds.js';
 import { parseTargetUrl, type TargetHandle } from '../load/run.js';
 import { remoteTarget } from '../load/remote.js';
 import { defaultResultPath, writeFileAtomic } from '../metrics/files.js';
 import type { RunResult } from '../metrics/result.js';
-import { renderRunTerminal } from '../report/index.js';
+import { renderRunTerminal, renderSpectrum } from '../report/index.js';
 import { InvalidInputError } from '../errors.js';
 
 /** `gatectl load`: drive N QUIC clients against a gateway and record per-stage latency. */
@@ -19,6 +19,9 @@ export default class Load extends BaseCommand {
     '<%= config.bin %> load --clients 1000 --duration 20s',
     '<%= config.bin %> load --mode sync --clients 200 --duration 10s --out reports/sync.json',
     '<%= config.bin %> load --target quic://127.0.0.1:4433 --insecure --monitor http://127.0.0.1:8080',
+    '<%= config.bin %> load --rate 2000 --clients 200 --duration 30s -L --threshold \'e2e:p(99)<100ms\'',
+    '<%= config.bin %> load --scenario scenarios/seed-003.yaml',
+    '<%= config.bin %> load --workers 2 --shard 0/4 --out shard-0.json',
   ];
   static flags = {
     ...gatewayFlags,
@@ -29,11 +32,14 @@ export default class Load extends BaseCommand {
     insecure: Flags.boolean({ description: 'do not verify a remote target\'s certificate', default: false }),
     ca: Flags.string({ description: 'PEM CA file to verify a remote target with' }),
     out: Flags.string({ description: 'result file (default reports/run-<mode>-<time>.json)' }),
+    latency: Flags.boolean({ char: 'L', description: 'print the detailed percentile spectrum (wrk2 --latency), corrected and uncorrected', default: false }),
   };
 
   async run(): Promise<RunResult> {
-    const { flags } = await this.parse(Load);
-    const gateway = resolveGatewayConfig({ ...flags, port: 0 });
+    const { flags, metadata } = await this.parse(Load);
+    const typed = new Set(Object.keys(flags).filter((k) => metadata.flags[k]?.setFromDefault !== true));
+    const setup = setupRun({ ...flags, port: 0 } as RunFlags, typed, { remote: flags.target !== undefined });
+    const label = setup.load.label;
     let target: TargetHandle | null = null;
     if (flags.target !== undefined) {
       parseTargetUrl(flags.target);
@@ -50,15 +56,18 @@ export default class Load extends BaseCommand {
       }
       target = remoteTarget(flags.target, { insecure: flags.insecure, ...(ca !== undefined ? { ca } : {}), ...(flags.monitor !== undefined ? { monitorUrl: flags.monitor } : {}) });
     }
-    const label = flags.target === undefined ? gateway.processorMode : 'remote';
-    const opts = resolveLoadOptions(flags, label);
-    const result = await executeRun(opts, gateway, target, !flags.quiet);
+    for (const w of setup.scenario?.warnings ?? []) this.note(`scenario: ${w}`);
+    const result = await executeRun(setup.load, setup.gateway, target, !flags.quiet);
+    const thresholds = applyThresholds(result, setup.thresholds);
     const out = flags.out ?? defaultResultPath('run', label);
     await writeFileAtomic(out, JSON.stringify(result, null, 2) + '\n');
     if (!this.jsonEnabled()) {
       this.log(renderRunTerminal(result));
+      if (flags.latency) this.log(renderSpectrum(result));
+      if (thresholds.length > 0) this.log(renderThresholds(thresholds));
       this.log(`result written to ${out}`);
     }
+    assertThresholds(thresholds);
     return result;
   }
 }

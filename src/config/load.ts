@@ -2,7 +2,7 @@
 import { InvalidInputError } from '../errors.js';
 import type { LoadOptions } from '../load/run.js';
 import type { LoadModel } from '../load/engine.js';
-import { constantSchedule, type ArrivalSchedule, type MixEntry } from '../load/schedule.js';
+import { stagesToSchedule, type MixEntry, type Schedule } from '../scenario/index.js';
 import { oneOf, parseDurationMs } from './resolve.js';
 
 /** Load flags as given on the command line. */
@@ -54,7 +54,7 @@ export function parseShard(text: string): { index: number; count: number } {
  * replace the flag-derived ones when given. Throws InvalidInputError.
  */
 export function resolveLoadOptions(flags: LoadFlags, label: string, recordedConfig: Record<string, unknown> = {},
-  overrides: { schedule?: ArrivalSchedule; mix?: MixEntry[] } = {}): LoadOptions {
+  overrides: { schedule?: Schedule; scheduleLabel?: string; mix?: MixEntry[] } = {}): LoadOptions {
   if (!Number.isInteger(flags.clients) || flags.clients < 1) {
     throw new InvalidInputError(`--clients ${flags.clients} is not valid: use a whole number of at least 1`);
   }
@@ -69,17 +69,18 @@ export function resolveLoadOptions(flags: LoadFlags, label: string, recordedConf
   const rate = flags.rate !== undefined
     ? positiveRate(flags.rate, '--rate', 10_000_000)
     : positiveRate(flags['rate-per-client'] ?? '1', '--rate-per-client', 10_000) * flags.clients;
-  const schedule = overrides.schedule ?? constantSchedule(rate, durationMs);
+  const schedule = overrides.schedule ?? stagesToSchedule({ model, clients: flags.clients, rate: model === 'open' ? rate : null, ratePerClient: null, stages: [{ kind: 'steady', durationMs }] });
   const workers = flags.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new InvalidInputError(`--workers ${workers} is not valid: use 1..64 generator threads`);
   return {
-    clients: flags.clients,
+    clients: schedule.maxClients,
     model,
     schedule,
+    scheduleLabel: overrides.scheduleLabel ?? (model === 'open' ? `constant ${rate}/s` : `closed, ${flags.concurrency ?? 1} in flight per client`),
     maxInFlight: flags['max-in-flight'] ?? DEFAULT_MAX_IN_FLIGHT,
     concurrency: flags.concurrency ?? 1,
     thinkTimeMs: flags['think-time'] !== undefined ? parseDurationMs(flags['think-time'], '--think-time', { allowZero: true }) : 0,
-    mix: overrides.mix ?? [{ action: 'business', weight: 1, payloadBytes: flags['payload-bytes'] }],
+    mix: overrides.mix ?? [{ action: 'business', weight: 1, payloadBytes: { min: flags['payload-bytes'], max: flags['payload-bytes'] } }],
     heartbeatMs: flags.heartbeat !== undefined ? parseDurationMs(flags.heartbeat, '--heartbeat', { allowZero: true }) : 30_000,
     connectTimeoutMs: parseDurationMs(flags['connect-timeout'], '--connect-timeout'),
     drainTimeoutMs: parseDurationMs(flags['drain-timeout'], '--drain-timeout', { allowZero: true }),

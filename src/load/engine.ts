@@ -13,7 +13,7 @@ import { encodeHistogram } from '../metrics/histogram.js';
 import type { ViolationCounts } from '../metrics/result.js';
 import { ClientMetrics } from './metrics.js';
 import { LoadClient } from './client.js';
-import { MixPicker, clientsAt, rateAt, type ArrivalSchedule, type MixEntry } from './schedule.js';
+import { arrivalTimeMs, clientsAt, mixPicker, type MixEntry, type Schedule } from '../scenario/index.js';
 
 /** Open (arrival-rate) or closed (concurrency) model. */
 export type LoadModel = 'open' | 'closed';
@@ -25,13 +25,14 @@ export interface SliceSpec {
   port: number;
   insecure: boolean;
   ca?: string;
-  /** index of this slice's first client in the whole run (user ids are `user-<index+1>`) */
-  firstClient: number;
-  /** clients in this slice */
-  clients: number;
+  /** global indices (0-based, ascending) of this slice's clients; user ids are `user-<index+1>` */
+  clientIds: number[];
   model: LoadModel;
-  /** open model: this slice's schedule (already scaled to its share) */
-  schedule: ArrivalSchedule;
+  /** the whole run's schedule (src/scenario/schedule.ts); durationMs is the steady-phase length */
+  schedule: Schedule;
+  /** open model: this slice sends arrivals i = arrivalOffset + arrivalStride·m, m = 0, 1, … */
+  arrivalOffset: number;
+  arrivalStride: number;
   /** open model: per-client cap on outstanding requests; at the cap an intended send is dropped and counted */
   maxInFlight: number;
   /** closed model: requests kept in flight per client */
@@ -105,13 +106,26 @@ export class Slice {
   private phase: SliceTick['phase'] = 'connecting';
   private readonly eld = monitorEventLoopDelay({ resolution: 10 });
   private peakRss = process.memoryUsage.rss();
-  private readonly payloads: Uint8Array[];
-  private readonly picker: MixPicker;
+  /** one zero-filled buffer as large as the largest payload; requests send views of it */
+  private readonly payload: Uint8Array;
+  private readonly picker: ReturnType<typeof mixPicker>;
+  private picks = 0;
 
   /** @param onTick called once per second with this slice's figures (progress display) */
   constructor(readonly spec: SliceSpec, private readonly onTick?: (t: SliceTick) => void) {
-    this.picker = new MixPicker(spec.mix);
-    this.payloads = spec.mix.map((e) => new Uint8Array(e.payloadBytes));
+    this.picker = mixPicker(spec.mix);
+    this.payload = new Uint8Array(Math.max(0, ...spec.mix.map((e) => e.payloadBytes.max)));
+  }
+
+  /**
+   * Sends the next request of the mix on `c`. Entries and payload sizes follow low-discrepancy
+   * sequences (k·φ and k·√2 mod 1), so the mix is exact and repeatable without a random generator.
+   */
+  private sendNext(c: LoadClient, intended: number, now: number): void {
+    const k = ++this.picks;
+    const entry = this.picker.pick((k * 0.6180339887498949) % 1);
+    const n = this.picker.payloadBytes(entry, (k * 0.41421356237309515) % 1);
+    c.send(intended, now, entry.action, this.payload.subarray(0, n));
   }
 
   /** Connects and says Hello for every client of the slice (paced by the dialer); resolves with the number connected. */
@@ -121,19 +135,19 @@ export class Slice {
     const dialer = this.dialer;
     const timer = setInterval(() => this.tick(), 1000);
     try {
-      await Promise.all(Array.from({ length: s.clients }, async (_, i) => {
+      await Promise.all(s.clientIds.map(async (id) => {
         const t = performance.now();
         let c: LoadClient;
         try {
           const conn = await dialer.dial(s.host, s.port);
           this.m.connect.recordValue(Math.max(0, Math.round((performance.now() - t) * 1000)));
-          c = new LoadClient(s.firstClient + i, conn, this.m);
+          c = new LoadClient(id, conn, this.m);
         } catch (err) {
           this.connectFailures++;
           this.firstConnectError ??= (err as Error).message;
           return;
         }
-        const code = await c.hello(`user-${s.firstClient + i + 1}`);
+        const code = await c.hello(`user-${id + 1}`);
         if (code !== 200) {
           this.helloFailures++;
           void c.close(2000);
@@ -184,9 +198,8 @@ export class Slice {
       if (s.heartbeatMs > 0) for (const c of this.clients) if (now - c.lastWriteAt >= s.heartbeatMs) c.heartbeat(now);
     }, 1000);
     try {
-      const end = start + s.schedule.durationMs;
-      if (s.model === 'open') await this.runOpen(start, end);
-      else await this.runClosed(end);
+      if (s.model === 'open') await this.runOpen(start);
+      else await this.runClosed(start + s.schedule.durationMs);
       const steadyMs = performance.now() - start;
       this.phase = 'draining';
       const drainEnd = performance.now() + s.drainTimeoutMs;
@@ -196,7 +209,7 @@ export class Slice {
       this.eld.disable();
       this.peakRss = Math.max(this.peakRss, process.memoryUsage.rss());
       return {
-        clients: s.clients,
+        clients: s.clientIds.length,
         connected: this.clients.length,
         connectFailures: this.connectFailures,
         helloFailures: this.helloFailures,
@@ -234,43 +247,35 @@ export class Slice {
   }
 
   /**
-   * Open model: request k is due at its intended time; it goes to the next active client in
-   * round-robin order, unless that client already has `maxInFlight` outstanding (dropped, counted).
-   * One timer for the whole slice; when the event loop is late, every overdue request is sent at
-   * once and its lateness recorded as schedule lag.
+   * Open model: arrival i (of the whole run) is due at `arrivalTimeMs(schedule, i)`; this slice
+   * takes i = offset + stride·m and deals them round-robin over its clients that are active then
+   * (global index below clientsAt(t)). A client that already has `maxInFlight` outstanding, or has
+   * closed, does not send: the arrival is counted in dropped_iterations. One timer for the slice;
+   * when the event loop is late, every overdue arrival is sent at once and its lateness recorded as
+   * schedule lag (and in the corrected e2e latency).
    */
-  private runOpen(start: number, end: number): Promise<void> {
+  private runOpen(start: number): Promise<void> {
     const s = this.spec;
     const clients = this.clients;
     const m = this.m;
-    let next = start;
     let k = 0;
     return new Promise((resolve) => {
       const loop = (): void => {
         const now = performance.now();
-        while (next <= now && next < end) {
-          const t = next - start;
-          const rate = rateAt(s.schedule, t);
-          if (!(rate > 0)) {
-            next += 10; // no arrivals now: look again 10 ms later
-            continue;
+        for (;;) {
+          const t = arrivalTimeMs(s.schedule, s.arrivalOffset + s.arrivalStride * k);
+          if (t === null || clients.length === 0) return resolve();
+          const due = start + t;
+          if (due > now) {
+            setTimeout(loop, due - now);
+            return;
           }
-          const limit = clientsAt(s.schedule, t);
-          const active = limit === undefined ? clients.length : Math.max(1, Math.min(clients.length, limit));
+          const active = activeCount(clients, clientsAt(s.schedule, t));
           const c = clients[k % active]!;
           k++;
-          if (c.closed) {
-            m.droppedIterations++;
-          } else if (c.outstanding >= s.maxInFlight) {
-            m.droppedIterations++;
-          } else {
-            const i = this.picker.next();
-            c.send(next, now, s.mix[i]!.action, this.payloads[i]!);
-          }
-          next += 1000 / rate;
+          if (c.closed || c.outstanding >= s.maxInFlight) m.droppedIterations++;
+          else this.sendNext(c, due, now);
         }
-        if (next < end && clients.some((c) => !c.closed)) setTimeout(loop, Math.max(0, next - performance.now()));
-        else resolve();
       };
       loop();
     });
@@ -282,8 +287,7 @@ export class Slice {
     const send = (c: LoadClient): void => {
       const now = performance.now();
       if (now >= end || c.closed) return;
-      const i = this.picker.next();
-      c.send(now, now, s.mix[i]!.action, this.payloads[i]!);
+      this.sendNext(c, now, now);
     };
     for (const c of this.clients) {
       c.onAnswer = s.thinkTimeMs > 0 ? (cl) => setTimeout(send, s.thinkTimeMs, cl) : send;
@@ -308,4 +312,16 @@ export class Slice {
     m.e2eInterval.reset();
     this.onTick?.({ phase: this.phase, connected: this.phase === 'connecting' ? this.clients.length : this.liveClients(), requests: m.requestsSent, responses: m.responses, errors: m.errors, e2e: encoded });
   }
+}
+
+/** Clients (sorted by global id) whose global id is below `limit`: binary search; at least 1. */
+function activeCount(clients: readonly LoadClient[], limit: number): number {
+  let lo = 0;
+  let hi = clients.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (clients[mid]!.id < limit) lo = mid + 1;
+    else hi = mid;
+  }
+  return Math.max(1, lo);
 }

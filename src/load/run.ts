@@ -14,7 +14,7 @@ import { InvalidInputError, TransportError } from '../errors.js';
 import { decodeHistogram, encodeLatency, mergeHistograms } from '../metrics/histogram.js';
 import { RUN_SCHEMA, type RunResult, type ServerResult, type TimeSeriesPoint, type ViolationCounts } from '../metrics/result.js';
 import { Slice, type LoadModel, type SliceSecond, type SlicePartial, type SliceSpec, type SliceTick } from './engine.js';
-import { scaleSchedule, type ArrivalSchedule, type MixEntry } from './schedule.js';
+import type { MixEntry, Schedule } from '../scenario/index.js';
 
 /** A gateway to load: where it is, how to trust it, and how to read its server-side figures. */
 export interface TargetHandle {
@@ -33,11 +33,13 @@ export interface TargetHandle {
 
 /** Options of one run (resolved from flags or a scenario by src/config/load.ts). */
 export interface LoadOptions {
-  /** clients in the whole run (all shards) */
+  /** clients in the whole run (all shards): the schedule's maxClients */
   clients: number;
   model: LoadModel;
-  /** open model: total arrival rate over time (its durationMs is the steady-phase length); closed model: only durationMs is used */
-  schedule: ArrivalSchedule;
+  /** rate(t) and clients(t) of the whole run (src/scenario/schedule.ts); its durationMs is the steady-phase length */
+  schedule: Schedule;
+  /** how the schedule was made, for the result (e.g. `constant 1000/s`, or the scenario name) */
+  scheduleLabel: string;
   /** open model: per-client cap on outstanding requests (k6 dropped_iterations beyond it) */
   maxInFlight: number;
   /** closed model: requests in flight per client */
@@ -153,21 +155,14 @@ function workerSlice(spec: SliceSpec): SliceHandle {
 }
 
 /**
- * The clients of this process: `--shard i/n` keeps clients [⌊i·C/n⌋, ⌊(i+1)·C/n⌋) of the C in the
- * run (so shards never overlap and together cover all), and `--workers W` splits those the same way.
- * Returns [first client index, count] per generator thread.
+ * The global client indices of one generator thread. `--shard k/n` owns the clients c with
+ * c mod n = k (and the arrivals i with i mod n = k), so shards interleave evenly through any ramp
+ * and their union is exactly the single-process run; `--workers W` splits a shard the same way
+ * (client c goes to thread ⌊c/n⌋ mod W, arrival i to thread ⌊i/n⌋ mod W).
  */
-export function sliceRanges(clients: number, workers: number, shard?: { index: number; count: number }): [number, number][] {
-  const lo = shard === undefined ? 0 : Math.floor((shard.index * clients) / shard.count);
-  const hi = shard === undefined ? clients : Math.floor(((shard.index + 1) * clients) / shard.count);
-  const n = hi - lo;
-  const w = Math.max(1, Math.min(workers, n));
-  const out: [number, number][] = [];
-  for (let i = 0; i < w; i++) {
-    const a = lo + Math.floor((i * n) / w);
-    const b = lo + Math.floor(((i + 1) * n) / w);
-    if (b > a) out.push([a, b - a]);
-  }
+export function sliceClientIds(clients: number, shard: { index: number; count: number }, worker: number, workers: number): number[] {
+  const out: number[] = [];
+  for (let c = shard.index; c < clients; c += shard.count) if (Math.floor(c / shard.count) % workers === worker) out.push(c);
   return out;
 }
 
@@ -180,18 +175,20 @@ export function sliceRanges(clients: number, workers: number, shard?: { index: n
 export async function runLoad(opts: LoadOptions, target: TargetHandle, onProgress?: (t: ProgressTick) => void): Promise<RunResult> {
   const { transport, host, port } = parseTargetUrl(target.url);
   const startedAt = new Date();
-  const ranges = sliceRanges(opts.clients, opts.workers, opts.shard);
-  if (ranges.length === 0) throw new InvalidInputError(`--shard ${opts.shard?.index}/${opts.shard?.count} holds no client of ${opts.clients}: use fewer shards than clients`);
-  const handles = ranges.map(([first, n]) => {
+  const shard = opts.shard ?? { index: 0, count: 1 };
+  if (shard.index >= opts.clients) throw new InvalidInputError(`--shard ${shard.index}/${shard.count} holds no client of ${opts.clients}: use at most as many shards as clients`);
+  const workers = Math.min(opts.workers, Math.ceil((opts.clients - shard.index) / shard.count));
+  const slices = Array.from({ length: workers }, (_, w) => ({ w, ids: sliceClientIds(opts.clients, shard, w, workers) }));
+  const handles = slices.map(({ w, ids }) => {
     const spec: SliceSpec = {
       transport, host, port, insecure: target.insecure, ...(target.ca !== undefined ? { ca: target.ca } : {}),
-      firstClient: first, clients: n, model: opts.model, schedule: scaleSchedule(opts.schedule, n, opts.clients),
+      clientIds: ids, model: opts.model, schedule: opts.schedule, arrivalOffset: shard.index + shard.count * w, arrivalStride: shard.count * workers,
       maxInFlight: opts.maxInFlight, concurrency: opts.concurrency, thinkTimeMs: opts.thinkTimeMs, mix: opts.mix,
       heartbeatMs: opts.heartbeatMs, connectTimeoutMs: opts.connectTimeoutMs, drainTimeoutMs: opts.drainTimeoutMs,
     };
-    return opts.workers > 1 ? workerSlice(spec) : localSlice(spec);
+    return workers > 1 ? workerSlice(spec) : localSlice(spec);
   });
-  const myClients = ranges.reduce((a, [, n]) => a + n, 0);
+  const myClients = slices.reduce((a, s) => a + s.ids.length, 0);
   let lastTotals = { requests: 0, responses: 0 };
   const tConnect = performance.now();
   let steadyStart = 0;
@@ -285,11 +282,11 @@ function buildResult(opts: LoadOptions, target: TargetHandle, transport: Transpo
     steady_s: Math.round(steadyS * 1000) / 1000,
     config: {
       target: target.url, target_kind: target.kind, transport, clients: opts.clients, model: opts.model,
-      duration_ms: opts.schedule.durationMs, schedule: opts.model === 'open' ? opts.schedule.describe : null,
-      rate_per_s: opts.model === 'open' && opts.schedule.points.length === 1 ? opts.schedule.points[0]!.rate : null,
+      duration_ms: opts.schedule.durationMs, schedule: opts.scheduleLabel,
+      rate_per_s: opts.model === 'open' && opts.schedule.segments.every((g) => g.rateFrom === g.rateTo && g.rateTo === opts.schedule.maxRate) ? opts.schedule.maxRate : null,
       max_in_flight: opts.maxInFlight, concurrency: opts.model === 'closed' ? opts.concurrency : null,
       think_time_ms: opts.model === 'closed' ? opts.thinkTimeMs : null, mix: opts.mix, heartbeat_ms: opts.heartbeatMs,
-      workers: partials.length, shard: opts.shard ?? null, ...opts.recordedConfig,
+      workers: partials.length, shard: opts.shard !== undefined ? `${opts.shard.index}/${opts.shard.count}` : null, ...opts.recordedConfig,
     },
     environment: {
       node: process.version, platform: `${process.platform}-${process.arch}`, cpus: os.availableParallelism(),

@@ -1,6 +1,8 @@
 /**
  * RunResult (DESIGN §6): the JSON a load run writes, `schema: "gatectl.run/v1"`. Every figure in it
- * was measured in that run; histograms travel encoded so results can be merged exactly.
+ * was measured in that run; histograms travel encoded so results can be merged exactly. Fields
+ * marked optional were added after the first results were written (issue 4); readers treat them
+ * as absent, never as 0.
  */
 import type { EncodedLatency } from './histogram.js';
 
@@ -44,11 +46,11 @@ export interface ClientResult {
   /** notifies bound to a request (grid ≠ 0) */
   notifies: number;
   /** server-initiated notifies (placement UNBOUND) */
-  unbound_notifies: number;
+  unbound_notifies?: number;
   /** Heartbeats sent by idle clients */
-  heartbeats: number;
+  heartbeats?: number;
   /** open model: intended sends skipped because the client had `max_in_flight` requests outstanding (k6 dropped_iterations) */
-  dropped_iterations: number;
+  dropped_iterations?: number;
   /** requests never answered by the end of the drain period */
   unanswered: number;
   /** ErrorResponses received, by code */
@@ -64,7 +66,7 @@ export interface ClientResult {
     /** request's intended send time to its response, µs (coordinated-omission corrected; closed model: same as uncorrected) */
     e2e: EncodedLatency;
     /** request's actual send time to its response, µs (what a closed-loop tool reports; wrk2 -U) */
-    e2e_uncorrected: EncodedLatency;
+    e2e_uncorrected?: EncodedLatency;
     /** dial to stream open, µs */
     connect: EncodedLatency;
     /** actual send time minus scheduled send time, µs: how late the generator was */
@@ -75,7 +77,7 @@ export interface ClientResult {
 /** The load generator's view of itself. */
 export interface GeneratorResult {
   /** generator threads (`--workers`) */
-  threads: number;
+  threads?: number;
   /** event-loop delay of the generator thread with the worst p99 (each thread measures its own), ms */
   event_loop_delay_p99_ms: number;
   event_loop_delay_max_ms: number;
@@ -111,6 +113,8 @@ export interface RunResult {
   server: ServerResult | null;
   timeseries: TimeSeriesPoint[];
   warnings: string[];
+  /** thresholds evaluated on this run (`--threshold`, scenario), k6 syntax; `actual` in µs for latencies */
+  thresholds?: { expr: string; ok: boolean; actual: number | null; reason?: string }[];
 }
 
 /** A before/after comparison of two runs. */
