@@ -53,12 +53,14 @@ export interface EventExporter {
 
 /**
  * Creates and starts an exporter: v2Config() with the WAL on in `dir` (fsync every 1 s), a 1 s flush
- * interval, an HTTP sink on `url`, then `config` overrides. Resolves once the queue started (recovery
+ * interval, backpressure off, an HTTP sink on `url`, then `config` overrides. Resolves once the queue started (recovery
  * of events left in `dir` by an earlier run continues in the background).
  * @throws InvalidInputError (bad URL or config), ErrWalKey / ErrWalCorrupt (unreadable WAL in `dir`)
  */
 export async function createEventExporter(opts: EventExporterOptions): Promise<EventExporter> {
-  const config: VineQueueConfig = { ...v2Config(), enableWal: true, walDir: opts.dir, flushIntervalMs: 1000, ...opts.config };
+  // Backpressure off: export() does not wait, so a delay would only pile up timers; a full memory
+  // queue overflows to the WAL instead, and a full WAL is counted as an export failure.
+  const config: VineQueueConfig = { ...v2Config(), enableWal: true, walDir: opts.dir, flushIntervalMs: 1000, enableBackpressure: false, ...opts.config };
   const queue = create<GatewayEvent>(config, createHttpSink<GatewayEvent>({ url: opts.url, gzip: opts.gzip ?? false }));
   await queue.start();
   let failures = 0;
