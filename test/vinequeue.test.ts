@@ -218,10 +218,12 @@ test('WAL overflow: a full memory queue spills to the WAL, everything is deliver
     let release!: () => void;
     const gate = new Promise<void>((r) => { release = r; });
     const got: number[] = [];
+    const item = (i: number) => ({ i, pad: 'p'.repeat(50) }); // ~70-byte records: ~58 per 4 KiB segment
     const c = cfg(v2Config(), { enableWal: true, walDir: t.dir, memoryQueueSize: 30, batchSize: 10, flushIntervalMs: 10, walSegmentBytes: 4096, enableBackpressure: false, senderPoolSize: 1 });
-    const q = create<number>(c, async (items) => { await gate; got.push(...items); });
+    const q = create<{ i: number; pad: string }>(c, async (items) => { await gate; got.push(...items.map((x) => x.i)); });
     await q.start();
-    for (let i = 0; i < 500; i += 50) await q.enqueueBatch(Array.from({ length: 50 }, (_, j) => i + j));
+    for (let i = 0; i < 150; i++) await q.enqueue(item(i)); // one record per WAL group: segments seal between groups
+    for (let i = 150; i < 500; i += 50) await q.enqueueBatch(Array.from({ length: 50 }, (_, j) => item(i + j)));
     const m = q.getMetrics();
     assert.equal(m.memory_queue_size, 30);
     assert.equal(m.wal_backlog, 470);

@@ -375,10 +375,14 @@ export class Wal {
           await seg.fh.writev(bufs);
           seg.durableBytes += bytes;
           this.dirty = true;
-          if (seg.sealed && seg !== this.active && !this.pending.some((p) => p.seg === seg)) {
-            await seg.fh.datasync();
-            await seg.fh.close();
+        }
+        // Close every sealed segment still open (its last records may have gone out in an earlier group).
+        for (const seg of [...this.segments]) {
+          if (seg.fh !== null && seg.sealed && seg !== this.active) {
+            const fh = seg.fh;
             seg.fh = null;
+            await fh.datasync();
+            await fh.close();
             this.maybeDelete(seg);
           }
         }
