@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
+import { gatectl as run, type Ran } from './support.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const bin = path.join(root, 'bin/run.js');
@@ -16,19 +17,7 @@ const tmp = mkdtempSync(path.join(os.tmpdir(), 'gatectl-test-'));
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
 
-interface Ran { code: number | null; stdout: string; stderr: string }
-
-function gatectl(args: string[], timeoutMs = 90_000): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: tmp, env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`gatectl ${args.join(' ')} timed out\n${stderr}`)); }, timeoutMs);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
-}
+const gatectl = (args: string[], timeoutMs = 90_000): Promise<Ran> => run(args, tmp, timeoutMs);
 
 const small = ['--clients', '20', '--duration', '2s', '--rate-per-client', '2', '--quiet'];
 

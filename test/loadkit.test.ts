@@ -1,6 +1,6 @@
+import { gatectl as run } from './support.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -363,17 +363,7 @@ test('merge: associative, and refuses foreign schemas, other scenarios and a sha
 
 // ---------------------------------------------------------------- CLI and manifests
 
-function gatectl(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, 'bin/run.js'), ...args], { cwd: tmp, env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`gatectl ${args.join(' ')} timed out`)); }, 60_000);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
-}
+const gatectl = (args: string[]) => run(args, tmp, 60_000);
 
 test('cli: report --merge writes the exact merge; --format hgrm renders it; bad use exits 2', async () => {
   const a = makeResult({ label: 'a', startedAt: '2025-01-01T00:00:00.000Z', e2e: Array.from({ length: 300 }, (_, i) => 1000 + i), shard: '0/2' });

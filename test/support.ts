@@ -1,8 +1,30 @@
 /** Shared test helpers. */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { resolveLoadOptions, type LoadFlags } from '../src/config/load.js';
 import type { LoadOptions } from '../src/load/run.js';
 
 /** LoadOptions built the way the CLI builds them, from flags (defaults: open model, 1 s, 1 req/s per client). */
 export function loadOptions(label: string, flags: Partial<LoadFlags> & { clients: number }): LoadOptions {
   return resolveLoadOptions({ duration: '1s', 'payload-bytes': 8, 'connect-timeout': '10s', 'drain-timeout': '10s', ...flags }, label);
+}
+
+/** The repository root (tests run from dist/test). */
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** What a gatectl child process did. */
+export interface Ran { code: number | null; stdout: string; stderr: string }
+
+/** Runs `bin/run.js args` in `cwd`; rejects (after killing it) when it takes longer than `timeoutMs`. */
+export function gatectl(args: string[], cwd: string, timeoutMs = 90_000): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(repoRoot, 'bin/run.js'), ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`gatectl ${args.join(' ')} timed out\n${stderr}`)); }, timeoutMs);
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+  });
 }

@@ -16,7 +16,11 @@ export interface TableData {
 /** One-line description of a run's configuration. */
 export function runTitle(r: RunResult): string {
   const c = r.config;
-  return `${r.label} · ${String(c.target)} (${String(c.target_kind)}) · ${String(c.clients)} clients × ${String(c.rate_per_client)}/s for ${r.steady_s.toFixed(1)} s`;
+  // results written before the open model (issue 4) carry rate_per_client instead of model/schedule
+  const shape = c.schedule !== undefined ? String(c.schedule) : `${String(c.rate_per_client)}/s per client`;
+  const extras = [c.workers !== undefined && Number(c.workers) > 1 ? `${String(c.workers)} generator threads` : '', c.shard ? `shard ${String(c.shard)}` : '']
+    .filter((x) => x !== '').map((x) => ` · ${x}`).join('');
+  return `${r.label} · ${String(c.target)} (${String(c.target_kind)}) · ${String(c.clients)} clients · ${shape} for ${r.steady_s.toFixed(1)} s${extras}`;
 }
 
 function codes(o: Record<string, number>): string {
@@ -33,12 +37,15 @@ export function summaryTable(r: RunResult): TableData {
     head: ['metric', 'value'],
     rows: [
       ['clients connected', `${c.connected}/${c.clients}`],
-      ['requests sent', String(c.requests_sent)],
+      ['requests sent', String(c.requests_sent) + (c.dropped_iterations ? ` (+${c.dropped_iterations} dropped at --max-in-flight)` : '')],
       ['responses', `${c.responses} (${c.responses_per_s.toFixed(1)}/s)`],
-      ['notifies', String(c.notifies)],
+      ['notifies', String(c.notifies) + (c.unbound_notifies ? ` (+${c.unbound_notifies} unbound)` : '')],
       ['unanswered', String(c.unanswered)],
       ['errors', `${totalErrors(r)} (responses ${codes(c.errors_by_code)}; transport ${codes(c.transport_errors)})`],
       ['e2e p50 / p90 / p99 / p99.9 / max', [e.p50_us, e.p90_us, e.p99_us, e.p999_us, e.max_us].map(fmtUs).join(' / ')],
+      ...(c.latency.e2e_uncorrected !== undefined && r.config.model !== 'closed'
+        ? [['e2e uncorrected (from actual send)', (({ p50_us, p90_us, p99_us, p999_us, max_us }) => [p50_us, p90_us, p99_us, p999_us, max_us])(c.latency.e2e_uncorrected.summary).map(fmtUs).join(' / ')]]
+        : []),
       ['connect p50 / p99', `${fmtUs(c.latency.connect.summary.p50_us)} / ${fmtUs(c.latency.connect.summary.p99_us)}`],
       ['schedule lag p99', fmtUs(c.latency.schedule_lag.summary.p99_us)],
       ['violations (reorders/gaps/duplicates/notify order)', `${v.reorders}/${v.gaps}/${v.duplicates}/${v.notify_order_violations}`],

@@ -1,0 +1,132 @@
+/**
+ * Load engine (issue 4 §1, 2, 6, 7): open model with intended send times and coordinated-omission
+ * correction, dropped_iterations, closed model, generator threads and shards. Real QUIC on
+ * 127.0.0.1 against the in-process gateway; every run is bounded (≤ 2 s of load).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startInProcessGateway } from '../src/gateway/index.js';
+import { resolveGatewayConfig, type GatewayFlags } from '../src/config/resolve.js';
+import { runLoad, sliceClientIds } from '../src/load/run.js';
+import { mergeRunResults } from '../src/metrics/merge.js';
+import { gatectl, loadOptions } from './support.js';
+
+const gwFlags: GatewayFlags = {
+  host: '127.0.0.1', port: 0, transport: 'quic', 'upstream-latency': '2ms', 'upstream-distribution': 'fixed',
+  'before-notifies': 1, 'after-notifies': 1, mode: 'async',
+};
+const noViolations = { reorders: 0, gaps: 0, duplicates: 0, notify_order_violations: 0 };
+
+test('open model: exactly rate × duration arrivals, each answered; corrected ≥ uncorrected; a generator stall shows only in the corrected latency', { timeout: 60_000 }, async () => {
+  const gw = await startInProcessGateway(resolveGatewayConfig(gwFlags, {}));
+  try {
+    // stall this (the generator's) event loop for 300 ms in the middle of a 2 s run at 200/s
+    const stall = setTimeout(() => { const t = Date.now(); while (Date.now() - t < 300) { /* block */ } }, 1500);
+    const r = await runLoad(loadOptions('open', { clients: 20, rate: '200', duration: '2s' }), gw);
+    clearTimeout(stall);
+    const c = r.client;
+    assert.equal(c.requests_sent + c.dropped_iterations!, 400, 'arrivals = 200/s × 2 s');
+    assert.equal(c.dropped_iterations, 0);
+    assert.equal(c.responses, c.requests_sent);
+    assert.deepEqual(c.violations, noViolations);
+    const e2e = c.latency.e2e.summary;
+    const raw = c.latency.e2e_uncorrected!.summary;
+    assert.equal(e2e.count, raw.count);
+    assert.ok(e2e.max_us >= raw.max_us && e2e.p50_us >= raw.p50_us, 'corrected latency is never below the uncorrected one');
+    assert.ok(c.latency.schedule_lag.summary.max_us >= 250_000, `the stall is schedule lag (max ${c.latency.schedule_lag.summary.max_us} µs)`);
+    assert.ok(e2e.p99_us >= 200_000, `corrected p99 carries the stall (${e2e.p99_us} µs)`);
+    assert.ok(raw.p99_us < e2e.p99_us, `uncorrected p99 ${raw.p99_us} µs hides it (corrected ${e2e.p99_us} µs)`);
+    assert.equal(r.config.model, 'open');
+    assert.equal(r.config.rate_per_s, 200);
+  } finally {
+    await gw.stop();
+  }
+});
+
+test('open model: at --max-in-flight an arrival is dropped and counted (k6 dropped_iterations), never queued', { timeout: 60_000 }, async () => {
+  const gw = await startInProcessGateway(resolveGatewayConfig({ ...gwFlags, 'upstream-latency': '300ms' }, {}));
+  try {
+    const r = await runLoad(loadOptions('dropped', { clients: 5, rate: '50', 'max-in-flight': 1 }), gw);
+    const c = r.client;
+    assert.equal(c.requests_sent + c.dropped_iterations!, 50);
+    assert.ok(c.dropped_iterations! > 10, `dropped ${c.dropped_iterations}`);
+    assert.ok(c.requests_sent <= 5 * 5, `at most one in flight per client over ~1.3 s of 300 ms calls (${c.requests_sent})`);
+    assert.equal(c.responses, c.requests_sent);
+    assert.ok(r.warnings.some((w) => w.startsWith('dropped_iterations')));
+  } finally {
+    await gw.stop();
+  }
+});
+
+test('closed model: --concurrency requests in flight per client; corrected and uncorrected latency are the same', { timeout: 60_000 }, async () => {
+  const gw = await startInProcessGateway(resolveGatewayConfig({ ...gwFlags, 'upstream-latency': '50ms' }, {}));
+  try {
+    const r = await runLoad(loadOptions('closed', { clients: 4, model: 'closed', concurrency: 2 }), gw);
+    const c = r.client;
+    assert.ok(c.requests_sent >= 4 * 2 * 5, `sent ${c.requests_sent}`);
+    assert.ok(c.requests_sent <= 4 * 2 * (1000 / 50 + 1), `never more than 2 in flight per client (${c.requests_sent})`);
+    assert.equal(c.responses, c.requests_sent);
+    assert.equal(c.dropped_iterations, 0);
+    assert.equal(c.latency.e2e.summary.p50_us, c.latency.e2e_uncorrected!.summary.p50_us);
+    assert.equal(r.config.model, 'closed');
+  } finally {
+    await gw.stop();
+  }
+});
+
+test('--workers 2: clients split over two generator threads, histograms merged to the exact count', { timeout: 60_000 }, async () => {
+  const gw = await startInProcessGateway(resolveGatewayConfig(gwFlags, {}));
+  try {
+    const r = await runLoad(loadOptions('workers', { clients: 20, rate: '100', workers: 2 }), gw);
+    const c = r.client;
+    assert.equal(r.generator.threads, 2);
+    assert.equal(c.connected, 20);
+    assert.equal(c.requests_sent + c.dropped_iterations!, 100);
+    assert.equal(c.responses, c.requests_sent);
+    assert.equal(c.latency.e2e.summary.count, c.responses);
+    assert.deepEqual(c.violations, noViolations);
+    assert.equal(r.timeseries.reduce((a, p) => a + p.requests, 0) <= c.requests_sent, true);
+  } finally {
+    await gw.stop();
+  }
+});
+
+test('shards: slices are disjoint and cover every client; two shards merged equal the whole run\'s arrivals', { timeout: 60_000 }, async () => {
+  for (const [clients, n, w] of [[10, 3, 2], [7, 2, 3], [5, 1, 1]] as const) {
+    const all: number[] = [];
+    for (let k = 0; k < n; k++) for (let j = 0; j < w; j++) all.push(...sliceClientIds(clients, { index: k, count: n }, j, w));
+    assert.deepEqual(all.sort((a, b) => a - b), Array.from({ length: clients }, (_, i) => i), `${clients} clients over ${n} shards × ${w} threads`);
+  }
+  const gw = await startInProcessGateway(resolveGatewayConfig(gwFlags, {}));
+  try {
+    const parts = [];
+    for (const shard of ['0/2', '1/2']) parts.push(await runLoad(loadOptions(`shard-${shard}`, { clients: 9, rate: '90', shard }), gw));
+    assert.deepEqual(parts.map((p) => p.client.clients), [5, 4]);
+    const merged = mergeRunResults(parts);
+    assert.equal(merged.client.clients, 9);
+    assert.equal(merged.client.requests_sent + merged.client.dropped_iterations!, 90, 'the shards\' arrivals add up to the single run\'s');
+    assert.equal(merged.client.latency.e2e.summary.count, merged.client.responses);
+  } finally {
+    await gw.stop();
+  }
+});
+
+test('load flags: bad --shard, --rate with --rate-per-client, a shape flag beside --scenario: exit 2 with the fix', { timeout: 60_000 }, async () => {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'gatectl-engine-'));
+  const scenario = path.resolve('scenarios/seed-004-mix.yaml');
+  for (const [args, re] of [
+    [['--shard', '2/2'], /--shard "2\/2" is not valid: use INDEX\/COUNT with 0 ≤ INDEX < COUNT/],
+    [['--rate', '10', '--rate-per-client', '1'], /--rate and --rate-per-client both given/],
+    [['--model', 'closed', '--rate', '10'], /--model closed has no arrival rate/],
+    [['--scenario', scenario, '--clients', '5'], /--clients given with --scenario/],
+    [['--threshold', 'e2e:p99<5ms'], /threshold/i],
+  ] as const) {
+    const r = await gatectl(['load', '--quiet', ...args], tmp);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re);
+    assert.equal(r.stdout, '');
+  }
+});
