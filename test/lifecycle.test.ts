@@ -6,6 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
+import { createServer } from 'node:http';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { pino } from 'pino';
 import { GatewayServer } from '../src/gateway/index.js';
 import { resolveGatewayConfig, type GatewayFlags } from '../src/config/resolve.js';
@@ -199,5 +204,41 @@ test('QUEUE_ENABLE_DEBUG_LOG=true writes pino debug lines for the ordered queue;
     if (enabled) assert.ok(debug.length >= 2 && debug.every((l) => l.session === 's1'), `debug lines: ${JSON.stringify(lines)}`);
     else assert.equal(debug.length, 0);
     assert.ok(lines.some((l) => l.msg === 'gateway stopped'), 'the stop is logged at info');
+  }
+});
+
+test('--events-url: one NDJSON event per answered business request reaches the sink through VineQueue; the stop reports the flush', { timeout: 60_000 }, async () => {
+  const events: { session_id: string; code: number; business_latency_us: number }[] = [];
+  const sink = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      let body = Buffer.concat(chunks);
+      if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
+      for (const line of body.toString().split('\n')) if (line !== '') events.push(JSON.parse(line));
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => sink.listen(0, '127.0.0.1', () => r()));
+  const port = (sink.address() as { port: number }).port;
+  const dir = mkdtempSync(join(tmpdir(), 'gatectl-events-'));
+  const gw = new GatewayServer(resolveGatewayConfig({ ...flags, 'events-url': `http://127.0.0.1:${port}/events`, 'events-dir': dir }, {}), undefined, silentLogger);
+  await gw.start();
+  const dialer = await getTransport('quic').createDialer({ insecure: true, connectTimeoutMs: 5000 });
+  try {
+    const clients = await Promise.all(Array.from({ length: 5 }, (_, i) => RawClient.open(dialer, gw.port, `e${i}`)));
+    await Promise.all(clients.map(async (c) => {
+      for (let i = 1; i <= 20; i++) await c.send({ msgId: 10 + i, seqId: i, business: { action: 'business' } });
+    }));
+    await waitFor(() => clients.every((c) => c.count('business') === 20), 10_000, 'responses');
+    const report = await gw.stop(10_000);
+    assert.equal(report.events?.flushed, true, JSON.stringify(report.events));
+    assert.equal(events.length, 100, 'one event per request, none lost');
+    assert.ok(events.every((e) => e.code === 200 && e.business_latency_us > 0));
+    assert.deepEqual(new Set(events.map((e) => e.session_id)), new Set(['s1', 's2', 's3', 's4', 's5']));
+  } finally {
+    await gw.stop();
+    await dialer.close();
+    sink.close();
   }
 });

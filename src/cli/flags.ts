@@ -21,6 +21,8 @@ export const gatewayFlags = {
   'batch-size': Flags.integer({ description: 'QUEUE_SEND_BATCH_SIZE', min: 1 }),
   'lock-scope': Flags.string({ description: 'QUEUE_LOCK_SCOPE: global or session' }),
   'max-frame-bytes': Flags.integer({ description: 'largest accepted frame in bytes (default 1 MiB)', min: 16 }),
+  'events-url': Flags.string({ description: 'export one event per business request through VineQueue (WAL, batches, breaker) to this HTTP sink as NDJSON' }),
+  'events-dir': Flags.string({ description: 'WAL directory of the event export (default .gatectl/events-wal)' }),
   'idle-timeout': Flags.string({ description: 'close sessions silent (no request, ack or heartbeat) for this long, e.g. 90s; 0 = never (default 90s)' }),
 };
 

@@ -5,7 +5,7 @@
 import ms from 'ms';
 import { InvalidInputError } from '../errors.js';
 import { defaultQueueConfig, queueConfigFromEnv, type LockScope, type QueueConfig } from '../queue/index.js';
-import { defaultProcessorConfig, DEFAULT_IDLE_TIMEOUT_MS, type GatewayConfig, type ProcessorMode } from '../gateway/config.js';
+import { defaultProcessorConfig, DEFAULT_EVENTS_DIR, DEFAULT_IDLE_TIMEOUT_MS, type GatewayConfig, type ProcessorMode } from '../gateway/config.js';
 import { DEFAULT_MOCK_UPSTREAM, LATENCY_DISTRIBUTIONS, type LatencyDistribution } from '../upstream/index.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/index.js';
 import { TRANSPORT_NAMES } from '../transport/index.js';
@@ -61,6 +61,10 @@ export interface GatewayFlags {
   'upstream-timeout-rate'?: string;
   /** HTTP upstream base URL */
   upstream?: string;
+  /** VineQueue event export: HTTP sink URL (NDJSON) */
+  'events-url'?: string;
+  /** VineQueue WAL directory of the event export */
+  'events-dir'?: string;
 }
 
 function rate(v: string | undefined, name: string): number {
@@ -72,15 +76,16 @@ function rate(v: string | undefined, name: string): number {
   return n;
 }
 
-function upstreamUrl(v: string): string {
+/** Validates an http(s) URL given as `name`. Throws InvalidInputError naming the flag and the fix. */
+function httpUrl(v: string, name: string): string {
   let u: URL;
   try {
     u = new URL(v);
   } catch {
-    throw new InvalidInputError(`--upstream ${JSON.stringify(v)} is not a URL: use http://HOST:PORT`);
+    throw new InvalidInputError(`${name} ${JSON.stringify(v)} is not a URL: use http://HOST:PORT`);
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-    throw new InvalidInputError(`--upstream ${JSON.stringify(v)}: use an http:// or https:// URL`);
+    throw new InvalidInputError(`${name} ${JSON.stringify(v)}: use an http:// or https:// URL`);
   }
   return v;
 }
@@ -143,7 +148,8 @@ export function resolveGatewayConfig(flags: GatewayFlags, env: NodeJS.ProcessEnv
     maxFrameBytes: flags['max-frame-bytes'] ?? DEFAULT_MAX_FRAME_BYTES,
     idleTimeoutMs: flags['idle-timeout'] !== undefined ? parseDurationMs(flags['idle-timeout'], '--idle-timeout', { allowZero: true }) : DEFAULT_IDLE_TIMEOUT_MS,
     ...(flags.cert !== undefined ? { certPath: flags.cert, keyPath: flags.key } : {}),
-    ...(flags.upstream !== undefined ? { upstreamUrl: upstreamUrl(flags.upstream) } : {}),
+    ...(flags.upstream !== undefined ? { upstreamUrl: httpUrl(flags.upstream, '--upstream') } : {}),
+    ...(flags['events-url'] !== undefined ? { events: { url: httpUrl(flags['events-url'], '--events-url'), dir: flags['events-dir'] ?? DEFAULT_EVENTS_DIR } } : {}),
   };
   return deepFreeze(config);
 }

@@ -20,6 +20,9 @@ export interface ProcessorConfig {
   taskTimeoutMs: number;
 }
 
+/** Default WAL directory of the event export (relative to the working directory). */
+export const DEFAULT_EVENTS_DIR = '.gatectl/events-wal';
+
 /** Default idle timeout, ms: three missed 30 s client heartbeats. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 90_000;
 
@@ -48,6 +51,11 @@ export interface GatewayConfig {
    * out-of-band ErrorResponse 408 and counted in `idle_closes`; 0 disables the check.
    */
   idleTimeoutMs: number;
+  /**
+   * Event export (issue 6 §6): one GatewayEvent per answered business request, through VineQueue
+   * (V2, WAL in `dir`) to an HTTP sink at `url` as NDJSON. Absent = off.
+   */
+  events?: { url: string; dir: string };
   /** PEM paths; a self-signed certificate is generated when absent */
   certPath?: string;
   keyPath?: string;

@@ -19,6 +19,7 @@ import { Session, SessionManager } from './session.js';
 import { OrderedSender } from './ordered-sender.js';
 import { AsyncRequestProcessor, type AsyncTask, type ProcessorStats } from './processor.js';
 import { createLogger, type Logger } from '../log.js';
+import { createEventExporter, type EventExporter, type StopResult } from '../vinequeue/index.js';
 
 /** Gateway counters beyond the queue and processor stats. */
 export interface GatewayCounters {
@@ -75,6 +76,8 @@ export interface ShutdownReport {
   /** frames still queued (ready or waiting out of order) when the sessions were closed: lost */
   frames_discarded: number;
   sessions_closed: number;
+  /** event export (when on): what VineQueue's stop did (unsent events stay in its WAL) */
+  events: StopResult | null;
   /** true when both the processor and the send queues drained before the timeout */
   complete: boolean;
   duration_ms: number;
@@ -102,6 +105,8 @@ export class GatewayServer {
   private certificate: CertificateMaterial | null = null;
   private stopping: Promise<ShutdownReport> | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
+  /** VineQueue event export (config.events), after start() */
+  events: EventExporter | null = null;
   private readonly counters: GatewayCounters = {
     sessions_created: 0, sessions_active: 0, hellos: 0, requests: 0, responses: 0, acks: 0,
     errors_by_code: {}, frame_errors: {}, upstream_errors: 0, upstream_timeouts: 0, send_failures: 0, queue_full_closes: 0,
@@ -149,9 +154,15 @@ export class GatewayServer {
     this.certificate = c.certPath !== undefined && c.keyPath !== undefined
       ? await loadCertificate(c.certPath, c.keyPath)
       : await generateCertificate();
-    this.listener = await getTransport(c.transport).listen({
-      host: c.host, port: c.port, certificate: this.certificate, onConnection: (conn) => this.accept(conn),
-    });
+    if (c.events !== undefined) this.events = await createEventExporter({ url: c.events.url, dir: c.events.dir });
+    try {
+      this.listener = await getTransport(c.transport).listen({
+        host: c.host, port: c.port, certificate: this.certificate, onConnection: (conn) => this.accept(conn),
+      });
+    } catch (err) {
+      await this.events?.stop(1000);
+      throw err;
+    }
     if (c.idleTimeoutMs > 0) {
       this.idleTimer = setInterval(() => this.closeIdleSessions(), Math.min(5000, Math.max(50, c.idleTimeoutMs / 4)));
       this.idleTimer.unref();
@@ -196,10 +207,12 @@ export class GatewayServer {
       frames_flushed: stats.totalSent - sentBefore,
       frames_discarded: stats.discardedOnClose - discardedBefore,
       sessions_closed: sessions.length,
+      events: null,
       complete: processorDone && sendDone,
       duration_ms: 0,
     };
     await this.listener?.close(Math.max(100, left()));
+    if (this.events !== null) report.events = await this.events.stop(Math.max(100, left()));
     await this.upstream.close?.();
     report.duration_ms = Math.round(performance.now() - t0);
     this.log.info(report, 'gateway stopped');
@@ -354,11 +367,15 @@ export class GatewayServer {
         session.maxClientSeq = seqId;
         if (this.stopping !== null) {
           this.counters.refused_shutting_down++;
+          this.exportEvent(session, msg, 503, 0, readAt);
           return this.replyError(session, msgId, 503, 'server busy', 'gateway shutting down');
         }
         const task: AsyncTask = { taskId: `${session.id}-${seqId}`, session, request: msg, readAt };
         if (this.processor === null) return this.processTask(task); // sync processor: inline
-        if (!this.processor.submitTask(task)) return this.replyError(session, msgId, 503, 'server busy', `request queue full (${this.config.processor.maxQueueSize} tasks)`);
+        if (!this.processor.submitTask(task)) {
+          this.exportEvent(session, msg, 503, 0, readAt);
+          return this.replyError(session, msgId, 503, 'server busy', `request queue full (${this.config.processor.maxQueueSize} tasks)`);
+        }
         return;
       }
       case 'ack': {
@@ -408,15 +425,19 @@ export class GatewayServer {
         payload: biz.payload, headers: biz.headers,
       }, { timeoutMs: this.config.processor.taskTimeoutMs });
     } catch (err) {
-      this.stages.record('upstream_latency', (performance.now() - t0) * 1000);
+      const upstreamUs = (performance.now() - t0) * 1000;
+      this.stages.record('upstream_latency', upstreamUs);
       if (err instanceof UpstreamTimeoutError) {
         this.counters.upstream_timeouts++;
+        this.exportEvent(session, request, 504, upstreamUs, task.readAt);
         return this.replyError(session, msgId, 504, 'upstream timeout', `no answer within ${this.config.processor.taskTimeoutMs} ms`);
       }
       this.counters.upstream_errors++;
+      this.exportEvent(session, request, 500, upstreamUs, task.readAt);
       return this.replyError(session, msgId, 500, '上游服务错误', (err as Error).message);
     }
-    this.stages.record('upstream_latency', (performance.now() - t0) * 1000);
+    const upstreamUs = (performance.now() - t0) * 1000;
+    this.stages.record('upstream_latency', upstreamUs);
     if (!session.valid) return;
     const pushes: ServerPush[] = [];
     const notifies = resp.notifies ?? [];
@@ -426,5 +447,15 @@ export class GatewayServer {
     await this.sender.sendGroup(session, pushes);
     this.counters.responses++;
     this.stages.record('business_latency', (performance.now() - task.readAt) * 1000);
+    this.exportEvent(session, request, resp.code ?? 200, upstreamUs, task.readAt);
+  }
+
+  /** One GatewayEvent per answered business request, when the event export is on (never throws). */
+  private exportEvent(session: Session, request: ClientMessage, code: number, upstreamUs: number, readAt: number): void {
+    if (this.events === null) return;
+    this.events.export({
+      session_id: session.id, action: request.business?.action ?? 'business', code,
+      upstream_latency_us: Math.round(upstreamUs), business_latency_us: Math.round((performance.now() - readAt) * 1000), ts_ms: Date.now(),
+    });
   }
 }

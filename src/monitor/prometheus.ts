@@ -4,6 +4,7 @@
  * latencies are converted from the HDR histograms (µs) into Prometheus histogram buckets (seconds)
  * through prom-client's custom-metric interface (an object with `name` and `get()`).
  */
+import { registerVineQueueMetrics } from '../vinequeue/index.js';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Histogram as HdrHistogram } from 'hdr-histogram-js';
 import { SERVER_STAGES } from '../metrics/stages.js';
@@ -78,5 +79,6 @@ export function createGatewayRegistry(gw: GatewayServer): Registry {
     computed('gatectl_processor_skipped_invalid_session_total', 'Tasks skipped because their session closed', 'counter', () => one(gw.processor?.skippedInvalidSession ?? 0)),
   ];
   for (const m of metrics) reg.registerMetric(m as unknown as Parameters<Registry['registerMetric']>[0]);
+  registerVineQueueMetrics(reg, () => gw.events?.queue.getMetrics() ?? null);
   return reg;
 }

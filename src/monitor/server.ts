@@ -13,7 +13,7 @@ import { optimizationAnalysis } from './optimization.js';
 import { createGatewayRegistry } from './prometheus.js';
 
 /** Every JSON endpoint, plus /metrics (Prometheus text). */
-export const MONITOR_ENDPOINTS = ['/healthz', '/queue/async-stats', '/queue/optimization', '/queue/config', '/latency/send-ordered', '/latency/business', '/processor/stats', '/metrics'] as const;
+export const MONITOR_ENDPOINTS = ['/healthz', '/queue/async-stats', '/queue/optimization', '/queue/config', '/latency/send-ordered', '/latency/business', '/processor/stats', '/events/stats', '/metrics'] as const;
 
 /** Admin endpoints, served only with `--admin`. */
 export const ADMIN_ENDPOINTS = ['/push'] as const;
@@ -130,6 +130,10 @@ export function monitorBody(gw: GatewayServer, path: string): unknown {
         processor: stats === undefined ? null : { ...stats, upstream_errors: c.upstream_errors, timeouts: c.upstream_timeouts },
         mode: gw.config.processorMode,
       };
+    }
+    case '/events/stats': {
+      const e = gw.config.events;
+      return { event_export: e === undefined || gw.events === null ? { enabled: false } : { enabled: true, url: e.url, wal_dir: e.dir, ...gw.events.metrics() } };
     }
     default:
       return null;
