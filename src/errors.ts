@@ -52,6 +52,16 @@ export class QueueFullError extends GatectlError {
   }
 }
 
+/**
+ * A session that does not read: its unwritten frames passed the session buffer limit, or one write
+ * stalled longer than the write-stall timeout (issue 7). The gateway closes it as `slow_consumer`.
+ */
+export class SlowConsumerError extends GatectlError {
+  constructor(message: string) {
+    super(message, 'GATECTL_SLOW_CONSUMER', EXIT_RUNTIME);
+  }
+}
+
 /** A transport failure: listen, dial, write or close. */
 export class TransportError extends GatectlError {
   constructor(message: string, code = 'GATECTL_TRANSPORT', options?: { cause?: unknown }) {

@@ -15,45 +15,15 @@ import { pino } from 'pino';
 import { GatewayServer } from '../src/gateway/index.js';
 import { resolveGatewayConfig, type GatewayFlags } from '../src/config/resolve.js';
 import { getTransport } from '../src/transport/index.js';
-import type { Connection, Dialer } from '../src/transport/types.js';
-import { ClientMessageType, FrameDecoder, NotifyPlacement, ServerPushType, type ClientMessage, type ServerPush } from '../src/protocol/index.js';
+import { NotifyPlacement } from '../src/protocol/index.js';
 import { startMonitor } from '../src/monitor/server.js';
 import { silentLogger } from '../src/log.js';
+import { RawClient, waitFor } from './support.js';
 
 const flags: GatewayFlags = {
   host: '127.0.0.1', port: 0, transport: 'quic', 'upstream-latency': '1ms', 'upstream-distribution': 'fixed',
   'before-notifies': 1, 'after-notifies': 1, mode: 'async',
 };
-
-/** A raw client: records every push and whether the connection closed. */
-class RawClient {
-  readonly pushes: ServerPush[] = [];
-  closed = false;
-  private readonly decoder = new FrameDecoder<ServerPush>(ServerPushType, (p) => this.pushes.push(p));
-  constructor(readonly conn: Connection) {
-    conn.setHandlers({ data: (c) => this.decoder.push(c), close: () => { this.closed = true; } });
-  }
-  static async open(dialer: Dialer, port: number, userId: string): Promise<RawClient> {
-    const c = new RawClient(await dialer.dial('127.0.0.1', port));
-    await c.send({ msgId: 1, hello: { userId, token: 't' } });
-    await waitFor(() => c.pushes.some((p) => p.body === 'hello'), 5000, 'hello response');
-    return c;
-  }
-  send(m: ClientMessage): Promise<void> {
-    return this.conn.write(ClientMessageType.encodeDelimited(m));
-  }
-  count(body: ServerPush['body']): number {
-    return this.pushes.filter((p) => p.body === body).length;
-  }
-}
-
-async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 test('shutdown under load: every request read before the stop is answered, nothing discarded, and the report says so', { timeout: 60_000 }, async () => {
   const gw = new GatewayServer(resolveGatewayConfig({ ...flags, 'upstream-latency': '50ms', 'processor-workers': 8 }, {}), undefined, silentLogger);

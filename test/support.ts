@@ -2,6 +2,8 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Connection, Dialer } from '../src/transport/types.js';
+import { ClientMessageType, FrameDecoder, ServerPushType, type ClientMessage, type ServerPush } from '../src/protocol/index.js';
 import { resolveLoadOptions, type LoadFlags } from '../src/config/load.js';
 import type { LoadOptions } from '../src/load/run.js';
 
@@ -28,3 +30,34 @@ export function gatectl(args: string[], cwd: string, timeoutMs = 90_000): Promis
     child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
   });
 }
+
+/** A raw client: records every push and whether the connection closed. */
+export class RawClient {
+  readonly pushes: ServerPush[] = [];
+  closed = false;
+  private readonly decoder = new FrameDecoder<ServerPush>(ServerPushType, (p) => this.pushes.push(p));
+  constructor(readonly conn: Connection) {
+    conn.setHandlers({ data: (c) => this.decoder.push(c), close: () => { this.closed = true; } });
+  }
+  static async open(dialer: Dialer, port: number, userId: string): Promise<RawClient> {
+    const c = new RawClient(await dialer.dial('127.0.0.1', port));
+    await c.send({ msgId: 1, hello: { userId, token: 't' } });
+    await waitFor(() => c.pushes.some((p) => p.body === 'hello'), 5000, 'hello response');
+    return c;
+  }
+  send(m: ClientMessage): Promise<void> {
+    return this.conn.write(ClientMessageType.encodeDelimited(m));
+  }
+  count(body: ServerPush['body']): number {
+    return this.pushes.filter((p) => p.body === body).length;
+  }
+}
+
+export async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+

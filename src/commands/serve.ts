@@ -19,6 +19,7 @@ export default class Serve extends BaseCommand {
     mode: Flags.string({ description: 'sync (send under the lock, inline processing) or async (send workers, AsyncRequestProcessor); default from QUEUE_ENABLE_ASYNC_SEND, else async' }),
     'monitor-host': Flags.string({ description: 'monitor bind address', default: '127.0.0.1' }),
     'monitor-port': Flags.integer({ description: 'monitor HTTP port (0 = any free port)', default: 8080, min: 0, max: 65535 }),
+    'monitor-token': Flags.string({ description: 'bearer token required on every monitor/admin request; required when --monitor-host is not loopback', env: 'GATECTL_MONITOR_TOKEN' }),
     admin: Flags.boolean({ description: 'serve POST /push on the monitor port (server-initiated unbound notifies)', default: false }),
     'mock-upstream': Flags.boolean({ description: 'start the built-in mock upstream as a real HTTP server on 127.0.0.1 and call it over HTTP', default: false }),
     cert: Flags.string({ description: 'PEM certificate (with --key); default: a generated self-signed one' }),
@@ -39,7 +40,7 @@ export default class Serve extends BaseCommand {
     }
     let monitor;
     try {
-      monitor = await startMonitor(gw, flags['monitor-host'], flags['monitor-port'], { admin: flags.admin });
+      monitor = await startMonitor(gw, flags['monitor-host'], flags['monitor-port'], { admin: flags.admin, ...(flags['monitor-token'] !== undefined ? { token: flags['monitor-token'] } : {}) });
     } catch (err) {
       await gw.stop(1000);
       await mock?.close();

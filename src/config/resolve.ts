@@ -48,6 +48,10 @@ export interface GatewayFlags {
   'processor-queue-size'?: number;
   'task-timeout'?: string;
   'send-workers'?: number;
+  'session-buffer-limit'?: number;
+  'write-stall-timeout'?: string;
+  'max-sessions'?: number;
+  'session-rate-limit'?: number;
   'send-queue-size'?: number;
   'max-queue-size'?: number;
   'batch-size'?: number;
@@ -105,6 +109,7 @@ export function resolveGatewayConfig(flags: GatewayFlags, env: NodeJS.ProcessEnv
   const queue: QueueConfig = { ...defaultQueueConfig(mode === 'async'), ...fromEnv, enableAsyncSend: mode === 'async' };
   if (fromEnv.lockScope === undefined) queue.lockScope = mode === 'async' ? 'session' : 'global';
   if (flags['send-workers'] !== undefined) queue.sendWorkerCount = flags['send-workers'];
+  if (flags['session-buffer-limit'] !== undefined) queue.sessionBufferLimit = flags['session-buffer-limit'];
   if (flags['send-queue-size'] !== undefined) queue.sendQueueSize = flags['send-queue-size'];
   if (flags['max-queue-size'] !== undefined) queue.maxQueueSize = flags['max-queue-size'];
   if (flags['batch-size'] !== undefined) queue.sendBatchSize = flags['batch-size'];
@@ -146,6 +151,9 @@ export function resolveGatewayConfig(flags: GatewayFlags, env: NodeJS.ProcessEnv
       afterNotifies: flags['after-notifies'],
     },
     maxFrameBytes: flags['max-frame-bytes'] ?? DEFAULT_MAX_FRAME_BYTES,
+    writeStallTimeoutMs: flags['write-stall-timeout'] !== undefined ? parseDurationMs(flags['write-stall-timeout'], '--write-stall-timeout', { allowZero: true }) : 10_000,
+    maxSessions: flags['max-sessions'] ?? 100_000,
+    sessionRateLimit: flags['session-rate-limit'] ?? 0,
     idleTimeoutMs: flags['idle-timeout'] !== undefined ? parseDurationMs(flags['idle-timeout'], '--idle-timeout', { allowZero: true }) : DEFAULT_IDLE_TIMEOUT_MS,
     ...(flags.cert !== undefined ? { certPath: flags.cert, keyPath: flags.key } : {}),
     ...(flags.upstream !== undefined ? { upstreamUrl: httpUrl(flags.upstream, '--upstream') } : {}),

@@ -51,6 +51,12 @@ export interface GatewayConfig {
    * out-of-band ErrorResponse 408 and counted in `idle_closes`; 0 disables the check.
    */
   idleTimeoutMs: number;
+  /** a write to a session pending longer than this, in ms, makes it a slow consumer (closed, counted); 0 disables */
+  writeStallTimeoutMs: number;
+  /** sessions at most; a connection beyond it gets an out-of-band 503 and is closed (counted in refused_max_sessions) */
+  maxSessions: number;
+  /** business requests per second per session (token bucket, burst = 1 s worth); beyond → 429; 0 = no cap */
+  sessionRateLimit: number;
   /**
    * Event export (issue 6 §6): one GatewayEvent per answered business request, through VineQueue
    * (V2, WAL in `dir`) to an HTTP sink at `url` as NDJSON. Absent = off.

@@ -12,7 +12,7 @@ import type { EncodedLatency } from '../metrics/histogram.js';
 import { getTransport } from '../transport/index.js';
 import { generateCertificate, loadCertificate } from '../transport/certificate.js';
 import type { CertificateMaterial, Connection, Listener } from '../transport/types.js';
-import { FrameError, QueueFullError } from '../errors.js';
+import { FrameError, QueueFullError, SlowConsumerError } from '../errors.js';
 import { HttpUpstream, MockUpstream, UpstreamTimeoutError, type Upstream } from '../upstream/index.js';
 import type { GatewayConfig } from './config.js';
 import { Session, SessionManager } from './session.js';
@@ -44,6 +44,14 @@ export interface GatewayCounters {
   heartbeats: number;
   /** server-initiated (unbound) notifies pushed through `push()` / `POST /push` */
   unbound_notifies: number;
+  /** Hellos refused by the upstream login (the session is closed) */
+  login_failures: number;
+  /** sessions closed because they did not read (session buffer limit or write stall) */
+  slow_consumer_closes: number;
+  /** connections refused because `maxSessions` sessions were open */
+  refused_max_sessions: number;
+  /** business requests answered 429 by the per-session rate cap */
+  rate_limited: number;
   /** business requests answered 503 because the gateway was shutting down (new ones, and queued ones a stop could not finish) */
   refused_shutting_down: number;
 }
@@ -111,6 +119,7 @@ export class GatewayServer {
     sessions_created: 0, sessions_active: 0, hellos: 0, requests: 0, responses: 0, acks: 0,
     errors_by_code: {}, frame_errors: {}, upstream_errors: 0, upstream_timeouts: 0, send_failures: 0, queue_full_closes: 0,
     idle_closes: 0, heartbeats: 0, unbound_notifies: 0, refused_shutting_down: 0,
+    slow_consumer_closes: 0, refused_max_sessions: 0, rate_limited: 0, login_failures: 0,
   };
 
   /**
@@ -163,8 +172,9 @@ export class GatewayServer {
       await this.events?.stop(1000);
       throw err;
     }
-    if (c.idleTimeoutMs > 0) {
-      this.idleTimer = setInterval(() => this.closeIdleSessions(), Math.min(5000, Math.max(50, c.idleTimeoutMs / 4)));
+    const periods = [c.idleTimeoutMs, c.writeStallTimeoutMs].filter((t) => t > 0);
+    if (periods.length > 0) {
+      this.idleTimer = setInterval(() => this.sweepSessions(), Math.min(5000, Math.max(50, Math.min(...periods) / 4)));
       this.idleTimer.unref();
     }
   }
@@ -248,14 +258,32 @@ export class GatewayServer {
     return delivered;
   }
 
-  /** Closes sessions silent for longer than `idleTimeoutMs` with an out-of-band ErrorResponse 408. */
-  private closeIdleSessions(): void {
-    const limit = Date.now() - this.config.idleTimeoutMs;
+  /**
+   * Closes sessions silent for longer than `idleTimeoutMs` (out-of-band ErrorResponse 408) and
+   * sessions whose current write has been pending longer than `writeStallTimeoutMs` (slow consumers).
+   */
+  private sweepSessions(): void {
+    const { idleTimeoutMs, writeStallTimeoutMs } = this.config;
+    const idleLimit = Date.now() - idleTimeoutMs;
+    const stallLimit = performance.now() - writeStallTimeoutMs;
     for (const s of [...this.sessions.all()]) {
-      if (s.lastActivityMs >= limit) continue;
-      this.counters.idle_closes++;
-      void this.failSession(s, 408, 'idle timeout', `no request, ack or heartbeat for ${this.config.idleTimeoutMs} ms`, 0x13);
+      const w = s.queue.writeStartedAt;
+      if (writeStallTimeoutMs > 0 && w > 0 && w < stallLimit) {
+        this.closeSlowConsumer(s, `a write has been pending for more than ${writeStallTimeoutMs} ms`);
+      } else if (idleTimeoutMs > 0 && s.lastActivityMs < idleLimit) {
+        this.counters.idle_closes++;
+        void this.failSession(s, 408, 'idle timeout', `no request, ack or heartbeat for ${idleTimeoutMs} ms`, 0x13);
+      }
     }
+  }
+
+  /** A client that does not read: closed without writing to it (a write could wait forever), counted. */
+  private closeSlowConsumer(session: Session, why: string): void {
+    if (!session.valid) return;
+    this.counters.slow_consumer_closes++;
+    this.log.warn({ session: session.id, user: session.userId, why }, 'slow consumer closed');
+    this.closeSession(session);
+    void session.conn.close(0x15, `slow consumer: ${why}`);
   }
 
   /**
@@ -289,6 +317,13 @@ export class GatewayServer {
   private accept(conn: Connection): void {
     if (this.stopping !== null) {
       void conn.close(0x10, 'gateway shutting down');
+      return;
+    }
+    if (this.sessions.size >= this.config.maxSessions) {
+      this.counters.refused_max_sessions++;
+      const detail = `the gateway holds its limit of ${this.config.maxSessions} sessions (--max-sessions)`;
+      const frame = ServerPushType.encodeDelimited({ serverSeq: 0, error: { msgId: 0, code: 503, message: 'too many sessions', detail } });
+      void conn.write(frame).catch(() => undefined).finally(() => conn.close(0x14, 'too many sessions'));
       return;
     }
     const session = this.sessions.create(conn);
@@ -353,8 +388,17 @@ export class GatewayServer {
         if (res.code === 200) {
           session.userId = hello.userId ?? '';
           session.state = 'active';
+          await this.sender.send(session, { hello: { msgId, code: res.code, sessionId: session.id, message: res.message } });
+          return;
         }
-        await this.sender.send(session, { hello: { msgId, code: res.code, sessionId: session.id, message: res.message } });
+        // refused login (seed 004 §3.1; issue 7: bad token → 401, session closed): the HelloResponse is
+        // the session's only push, written directly, then the connection is closed
+        this.counters.login_failures++;
+        this.counters.errors_by_code[res.code] = (this.counters.errors_by_code[res.code] ?? 0) + 1;
+        const frame = ServerPushType.encodeDelimited({ serverSeq: session.reserveServerSeqs(1), hello: { msgId, code: res.code, sessionId: '', message: res.message } });
+        this.closeSession(session);
+        await session.conn.write(frame).catch(() => undefined);
+        await session.conn.close(0x16, `login refused: ${res.message}`);
         return;
       }
       case 'business': {
@@ -365,6 +409,11 @@ export class GatewayServer {
           return this.replyError(session, msgId, 400, `seq_id ${seqId} does not increase (last ${session.maxClientSeq})`);
         }
         session.maxClientSeq = seqId;
+        if (this.config.sessionRateLimit > 0 && !session.takeToken(this.config.sessionRateLimit)) {
+          this.counters.rate_limited++;
+          this.exportEvent(session, msg, 429, 0, readAt);
+          return this.replyError(session, msgId, 429, 'rate limited', `more than ${this.config.sessionRateLimit} requests/s on this session (--session-rate-limit)`);
+        }
         if (this.stopping !== null) {
           this.counters.refused_shutting_down++;
           this.exportEvent(session, msg, 503, 0, readAt);
@@ -399,6 +448,7 @@ export class GatewayServer {
    * failed write) are counted in `send_failures`.
    */
   private async onSendError(session: Session, err: unknown): Promise<void> {
+    if (err instanceof SlowConsumerError) return this.closeSlowConsumer(session, err.message);
     if (!(err instanceof QueueFullError)) {
       this.counters.send_failures++;
       return;

@@ -2,6 +2,7 @@
  * Sessions (seed 004 §3.3): connected -> active (after Hello) -> closed. A session owns its
  * connection, its OrderedMessageQueue and its server_seq counter.
  */
+import { performance } from 'node:perf_hooks';
 import type { Connection } from '../transport/types.js';
 import type { OrderedMessageQueue } from '../queue/index.js';
 import type { ClientMessage } from '../protocol/index.js';
@@ -23,6 +24,9 @@ export class Session {
   readonly inbox: { msg: ClientMessage; readAt: number }[] = [];
   handling = false;
   private lastServerSeq = 0;
+  /** rate cap token bucket: tokens left and when they were counted (performance.now() ms) */
+  private tokens = -1;
+  private tokensAt = 0;
   queue!: OrderedMessageQueue;
 
   constructor(readonly id: string, readonly conn: Connection) {}
@@ -32,6 +36,19 @@ export class Session {
     const first = this.lastServerSeq + 1;
     this.lastServerSeq += n;
     return first;
+  }
+
+  /**
+   * Token bucket of the per-session rate cap: refills `ratePerS` tokens per second up to `ratePerS`
+   * (one second of burst); true and one token taken when one is there.
+   */
+  takeToken(ratePerS: number): boolean {
+    const now = performance.now();
+    this.tokens = this.tokens < 0 ? ratePerS : Math.min(ratePerS, this.tokens + ((now - this.tokensAt) / 1000) * ratePerS);
+    this.tokensAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens--;
+    return true;
   }
 
   /** Last server_seq handed out. */

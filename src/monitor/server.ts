@@ -5,7 +5,8 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AddressInUseError } from '../errors.js';
+import { timingSafeEqual } from 'node:crypto';
+import { AddressInUseError, InvalidInputError } from '../errors.js';
 import type { GatewayServer, PushTarget } from '../gateway/index.js';
 import { QUEUE_ENV } from '../queue/index.js';
 import { summarize } from '../metrics/histogram.js';
@@ -25,6 +26,13 @@ const MAX_ADMIN_BODY_BYTES = 1 << 20;
 export interface MonitorOptions {
   /** serve `POST /push` (server-initiated unbound notifies); off by default */
   admin?: boolean;
+  /** bearer token every request must carry (`Authorization: Bearer …`); required off loopback */
+  token?: string;
+}
+
+/** True for 127.0.0.0/8, ::1 and localhost: addresses only this machine reaches. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
 /** A rejected admin request: HTTP status and what to fix. */
@@ -148,10 +156,16 @@ export interface MonitorServer {
 }
 
 /**
- * Starts the monitor on host:port (and, with `options.admin`, `POST /push`). Rejects with
- * AddressInUseError when the port is taken.
+ * Starts the monitor on host:port (and, with `options.admin`, `POST /push`). With `options.token`,
+ * every request needs `Authorization: Bearer <token>` (401 otherwise). Rejects with
+ * InvalidInputError when `host` is not loopback and no token is given (issue 7: the monitor and
+ * admin endpoints are never open to the network), AddressInUseError when the port is taken.
  */
 export function startMonitor(gw: GatewayServer, host: string, port: number, options: MonitorOptions = {}): Promise<MonitorServer> {
+  if (!isLoopbackHost(host) && (options.token === undefined || options.token === '')) {
+    return Promise.reject(new InvalidInputError(`--monitor-host ${host} is reachable from other machines: give --monitor-token TOKEN (clients send "Authorization: Bearer TOKEN"), or bind 127.0.0.1`));
+  }
+  const expected = options.token !== undefined && options.token !== '' ? Buffer.from(`Bearer ${options.token}`) : null;
   const registry = createGatewayRegistry(gw);
   const sendJson = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
@@ -159,6 +173,12 @@ export function startMonitor(gw: GatewayServer, host: string, port: number, opti
   };
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
+    if (expected !== null) {
+      const got = Buffer.from(req.headers.authorization ?? '');
+      if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
+        return sendJson(res, 401, { error: 'missing or wrong bearer token: send "Authorization: Bearer <--monitor-token>"' }, { 'www-authenticate': 'Bearer' });
+      }
+    }
     if (options.admin === true && path === '/push') return handlePush(gw, req, res, sendJson);
     const known = (MONITOR_ENDPOINTS as readonly string[]).includes(path);
     if (!known) return sendJson(res, 404, { error: `no such endpoint: ${path}`, endpoints: MONITOR_ENDPOINTS });

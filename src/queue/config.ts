@@ -23,6 +23,12 @@ export interface QueueConfig {
   lockScope: LockScope;
   /** `QUEUE_ENABLE_DEBUG_LOG`: per-message debug lines on stderr. */
   enableDebugLog: boolean;
+  /**
+   * Frames one session may have ready but unwritten (async mode) before it is a slow consumer
+   * (issue 7): the next enqueue rejects with SlowConsumerError and the gateway closes the session.
+   * Flag `--session-buffer-limit`, not a seed 000 variable. Default 10000.
+   */
+  sessionBufferLimit: number;
 }
 
 /** Defaults of seed 000 (batch size 10 from seed 001 方案2's maxBatchSize). Lock scope: global in sync mode, session in async mode. */
@@ -35,11 +41,15 @@ export function defaultQueueConfig(enableAsyncSend = true): QueueConfig {
     sendBatchSize: 10,
     lockScope: enableAsyncSend ? 'session' : 'global',
     enableDebugLog: false,
+    sessionBufferLimit: 10_000,
   };
 }
 
-/** Names of the environment variables, keyed by config field. */
-export const QUEUE_ENV: Record<keyof QueueConfig, string> = {
+/** Fields set by a seed 000 `QUEUE_*` variable (the others are gatectl flags only). */
+export type QueueEnvField = Exclude<keyof QueueConfig, 'sessionBufferLimit'>;
+
+/** Names of the seed 000 environment variables, keyed by config field. */
+export const QUEUE_ENV: Record<QueueEnvField, string> = {
   enableAsyncSend: 'QUEUE_ENABLE_ASYNC_SEND',
   sendWorkerCount: 'QUEUE_SEND_WORKER_COUNT',
   sendQueueSize: 'QUEUE_SEND_QUEUE_SIZE',
@@ -69,7 +79,7 @@ function parsePositiveInt(name: string, v: string, max = 1_000_000): number {
  */
 export function queueConfigFromEnv(env: NodeJS.ProcessEnv): Partial<QueueConfig> {
   const out: Partial<QueueConfig> = {};
-  const get = (k: keyof QueueConfig): string | undefined => {
+  const get = (k: QueueEnvField): string | undefined => {
     const v = env[QUEUE_ENV[k]];
     return v === undefined || v === '' ? undefined : v;
   };

@@ -15,7 +15,7 @@
 import { Heap } from 'heap-js';
 import { Mutex } from 'async-mutex';
 import { performance } from 'node:perf_hooks';
-import { QueueFullError, GatectlError } from '../errors.js';
+import { QueueFullError, GatectlError, SlowConsumerError } from '../errors.js';
 import type { QueueConfig } from './config.js';
 import { SendQueueStats, type SendQueueStatsSnapshot } from './stats.js';
 import { BoundedWorkerPool } from './worker-pool.js';
@@ -133,6 +133,8 @@ export class OrderedMessageQueue {
   draining = false;
   /** performance.now() (ms) when the current drain task was submitted to the pool. */
   submittedAt = 0;
+  /** performance.now() (ms) when the write in progress began; 0 when none is (slow-consumer detection) */
+  writeStartedAt = 0;
   private readonly waiting = new Heap<WaitingMessage>(bySeq);
   private readonly ready: Uint8Array[] = [];
   private readonly lock: Mutex;
@@ -210,6 +212,9 @@ export class OrderedMessageQueue {
         return;
       }
       // async mode: bookkeeping only
+      if (this.ready.length + frames.length > sys.config.sessionBufferLimit) {
+        throw new SlowConsumerError(`session ${this.sessionId}: ${this.ready.length} frames are waiting to be written (limit ${sys.config.sessionBufferLimit}); the client is not reading`);
+      }
       for (const frame of frames) this.ready.push(frame);
       this.nextExpectedSeq += frames.length;
       for (let top = this.waiting.peek(); top !== undefined && top.serverSeq === this.nextExpectedSeq; top = this.waiting.peek()) {
@@ -255,9 +260,12 @@ export class OrderedMessageQueue {
         const n = Math.min(batchSize, this.ready.length);
         const data = n === 1 ? this.ready.shift()! : Buffer.concat(this.ready.splice(0, n));
         const tw = performance.now();
+        this.writeStartedAt = tw;
         try {
           await this.writer(data);
+          this.writeStartedAt = 0;
         } catch {
+          this.writeStartedAt = 0;
           sys.stats.totalFailed += n + this.ready.length;
           this.ready.length = 0;
           this.closeInternal();
@@ -280,11 +288,14 @@ export class OrderedMessageQueue {
   private async sendMessageDirectly(frame: Uint8Array): Promise<void> {
     const sys = this.system;
     const td = performance.now();
+    this.writeStartedAt = td;
     try {
       await this.writer(frame);
     } catch (err) {
       sys.stats.totalFailed++;
       throw err;
+    } finally {
+      this.writeStartedAt = 0;
     }
     const tm = performance.now();
     sys.sink.record('write_message_latency', (tm - td) * 1000);

@@ -142,12 +142,15 @@ export class MockUpstream implements Upstream {
   }
 
   /**
-   * Login (seed 004 §3.1): after one sampled latency, code 200 for a non-empty userId, else 401.
-   * The token is not checked. Never fails or stays silent (errorRate/timeoutRate apply to `call` only).
+   * Login (seed 004 §3.1): after one sampled latency, code 200 for a non-empty userId and a token
+   * that is neither empty nor starts with `invalid`, else 401. Never fails or stays silent
+   * (errorRate/timeoutRate apply to `call` only).
    */
-  async login(userId: string, _token: string): Promise<{ code: number; message: string }> {
+  async login(userId: string, token: string): Promise<{ code: number; message: string }> {
     await this.delay(this.sampleLatencyMs());
-    return userId === '' ? { code: 401, message: 'user_id is required' } : { code: 200, message: 'ok' };
+    if (userId === '') return { code: 401, message: 'user_id is required' };
+    if (token === '' || token.startsWith('invalid')) return { code: 401, message: 'invalid token' };
+    return { code: 200, message: 'ok' };
   }
 
   /**
