@@ -8,6 +8,7 @@ import { defaultQueueConfig, queueConfigFromEnv, type LockScope, type QueueConfi
 import { defaultProcessorConfig, DEFAULT_EVENTS_DIR, DEFAULT_IDLE_TIMEOUT_MS, type GatewayConfig, type ProcessorMode } from '../gateway/config.js';
 import { DEFAULT_MOCK_UPSTREAM, LATENCY_DISTRIBUTIONS, type LatencyDistribution } from '../upstream/index.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/index.js';
+import { resolveQuotaConfig } from '../quota/index.js';
 import { TRANSPORT_NAMES } from '../transport/index.js';
 
 /** Accepted `--mode` values. */
@@ -65,6 +66,14 @@ export interface GatewayFlags {
   'upstream-timeout-rate'?: string;
   /** HTTP upstream base URL */
   upstream?: string;
+  /** quota consumption: auto (follows --mode), sync, async or off */
+  quota?: string;
+  /** YAML file with an `async_quota:` section (seed 003 配置) */
+  config?: string;
+  'quota-preset'?: string;
+  'quota-db'?: string;
+  'quota-workers'?: number;
+  'quota-batch-size'?: number;
   /** VineQueue event export: HTTP sink URL (NDJSON) */
   'events-url'?: string;
   /** VineQueue WAL directory of the event export */
@@ -157,9 +166,28 @@ export function resolveGatewayConfig(flags: GatewayFlags, env: NodeJS.ProcessEnv
     idleTimeoutMs: flags['idle-timeout'] !== undefined ? parseDurationMs(flags['idle-timeout'], '--idle-timeout', { allowZero: true }) : DEFAULT_IDLE_TIMEOUT_MS,
     ...(flags.cert !== undefined ? { certPath: flags.cert, keyPath: flags.key } : {}),
     ...(flags.upstream !== undefined ? { upstreamUrl: httpUrl(flags.upstream, '--upstream') } : {}),
+    quota: resolveQuota(flags, mode),
     ...(flags['events-url'] !== undefined ? { events: { url: httpUrl(flags['events-url'], '--events-url'), dir: flags['events-dir'] ?? DEFAULT_EVENTS_DIR } } : {}),
   };
   return deepFreeze(config);
+}
+
+/**
+ * The gateway's quota setting: `--quota auto` (default) consumes synchronously with `--mode sync`
+ * and asynchronously with `--mode async` (issue 5: the compare profiles include the quota mode);
+ * `async_quota.enabled: false` in the config makes every consume synchronous; `--quota off` turns
+ * quota off. Throws InvalidInputError for a bad value, preset or config file.
+ */
+function resolveQuota(flags: GatewayFlags, mode: ProcessorMode): GatewayConfig['quota'] {
+  const q = oneOf(flags.quota ?? 'auto', ['auto', 'sync', 'async', 'off'] as const, '--quota');
+  if (q === 'off') return null;
+  const config = resolveQuotaConfig({
+    ...(flags.config !== undefined ? { file: flags.config } : {}),
+    ...(flags['quota-preset'] !== undefined ? { preset: flags['quota-preset'] } : {}),
+    overrides: { async_quota: { consumer: { worker_count: flags['quota-workers'], batch_size: flags['quota-batch-size'] }, store: { path: flags['quota-db'] } } },
+  });
+  const quotaMode = q === 'auto' ? (config.enabled ? mode : 'sync') : q;
+  return { config, mode: quotaMode };
 }
 
 function deepFreeze<T extends object>(o: T): Readonly<T> {

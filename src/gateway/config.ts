@@ -6,6 +6,7 @@ import os from 'node:os';
 import type { QueueConfig } from '../queue/index.js';
 import type { MockUpstreamConfig } from '../upstream/index.js';
 import type { TransportName } from '../transport/types.js';
+import type { QuotaConfig, QuotaMode } from '../quota/index.js';
 
 /** How business/zone requests are processed: inline in the connection handler (`sync`) or through the AsyncRequestProcessor (`async`). */
 export type ProcessorMode = 'sync' | 'async';
@@ -57,6 +58,12 @@ export interface GatewayConfig {
   maxSessions: number;
   /** business requests per second per session (token bucket, burst = 1 s worth); beyond → 429; 0 = no cap */
   sessionRateLimit: number;
+  /**
+   * Async quota (seed 003, issue 5): every business/zone request is checked (429 over the limit)
+   * and consumed, synchronously (`sync`: the store write awaited) or through the batching consumer
+   * (`async`). null = off.
+   */
+  quota: { config: QuotaConfig; mode: QuotaMode } | null;
   /**
    * Event export (issue 6 §6): one GatewayEvent per answered business request, through VineQueue
    * (V2, WAL in `dir`) to an HTTP sink at `url` as NDJSON. Absent = off.

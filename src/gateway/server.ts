@@ -20,6 +20,7 @@ import { OrderedSender } from './ordered-sender.js';
 import { AsyncRequestProcessor, type AsyncTask, type ProcessorStats } from './processor.js';
 import { createLogger, type Logger } from '../log.js';
 import { createEventExporter, type EventExporter, type StopResult } from '../vinequeue/index.js';
+import { QuotaExceededError, QuotaService, type QuotaStopResult } from '../quota/index.js';
 
 /** Gateway counters beyond the queue and processor stats. */
 export interface GatewayCounters {
@@ -86,6 +87,8 @@ export interface ShutdownReport {
   sessions_closed: number;
   /** event export (when on): what VineQueue's stop did (unsent events stay in its WAL) */
   events: StopResult | null;
+  /** quota (when on): what the consumer flushed to the store */
+  quota: QuotaStopResult | null;
   /** true when both the processor and the send queues drained before the timeout */
   complete: boolean;
   duration_ms: number;
@@ -115,6 +118,8 @@ export class GatewayServer {
   private idleTimer: NodeJS.Timeout | null = null;
   /** VineQueue event export (config.events), after start() */
   events: EventExporter | null = null;
+  /** seed 003 quota service (config.quota), after start() */
+  quota: QuotaService | null = null;
   private readonly counters: GatewayCounters = {
     sessions_created: 0, sessions_active: 0, hellos: 0, requests: 0, responses: 0, acks: 0,
     errors_by_code: {}, frame_errors: {}, upstream_errors: 0, upstream_timeouts: 0, send_failures: 0, queue_full_closes: 0,
@@ -163,13 +168,15 @@ export class GatewayServer {
     this.certificate = c.certPath !== undefined && c.keyPath !== undefined
       ? await loadCertificate(c.certPath, c.keyPath)
       : await generateCertificate();
-    if (c.events !== undefined) this.events = await createEventExporter({ url: c.events.url, dir: c.events.dir });
     try {
+      if (c.quota !== null) this.quota = await QuotaService.start({ config: c.quota.config, mode: c.quota.mode });
+      if (c.events !== undefined) this.events = await createEventExporter({ url: c.events.url, dir: c.events.dir });
       this.listener = await getTransport(c.transport).listen({
         host: c.host, port: c.port, certificate: this.certificate, onConnection: (conn) => this.accept(conn),
       });
     } catch (err) {
       await this.events?.stop(1000);
+      await this.quota?.stop(1000);
       throw err;
     }
     const periods = [c.idleTimeoutMs, c.writeStallTimeoutMs].filter((t) => t > 0);
@@ -218,9 +225,11 @@ export class GatewayServer {
       frames_discarded: stats.discardedOnClose - discardedBefore,
       sessions_closed: sessions.length,
       events: null,
+      quota: null,
       complete: processorDone && sendDone,
       duration_ms: 0,
     };
+    if (this.quota !== null) report.quota = await this.quota.stop(Math.max(100, left() * 0.5));
     await this.listener?.close(Math.max(100, left()));
     if (this.events !== null) report.events = await this.events.stop(Math.max(100, left()));
     await this.upstream.close?.();
@@ -466,6 +475,20 @@ export class GatewayServer {
   private async processTask(task: AsyncTask): Promise<void> {
     const { session, request } = task;
     const msgId = request.msgId ?? 0;
+    const quota = this.quota;
+    if (quota !== null) {
+      // seed 003: the check is synchronous with respect to the request
+      const tq = performance.now();
+      try {
+        await quota.enforceQuota(session.userId, 'requests', 1);
+      } catch (err) {
+        this.stages.record('quota_check_latency', (performance.now() - tq) * 1000);
+        const code = err instanceof QuotaExceededError ? err.status : 500;
+        this.exportEvent(session, request, code, 0, task.readAt);
+        return this.replyError(session, msgId, code, code === 429 ? 'quota exceeded' : 'quota check failed', (err as Error).message);
+      }
+      this.stages.record('quota_check_latency', (performance.now() - tq) * 1000);
+    }
     const t0 = performance.now();
     let resp: UpstreamResponse;
     try {
@@ -488,6 +511,18 @@ export class GatewayServer {
     }
     const upstreamUs = (performance.now() - t0) * 1000;
     this.stages.record('upstream_latency', upstreamUs);
+    if (quota !== null) {
+      // seed 003: consumption after the business call — awaited store write (sync) or a channel publish (async)
+      const tc = performance.now();
+      try {
+        await quota.consume(QuotaService.event(session.userId, 'requests', 1, task.taskId));
+      } catch (err) {
+        this.stages.record('quota_consume_latency', (performance.now() - tc) * 1000);
+        this.exportEvent(session, request, 500, upstreamUs, task.readAt);
+        return this.replyError(session, msgId, 500, 'quota consumption failed', (err as Error).message);
+      }
+      this.stages.record('quota_consume_latency', (performance.now() - tc) * 1000);
+    }
     if (!session.valid) return;
     const pushes: ServerPush[] = [];
     const notifies = resp.notifies ?? [];

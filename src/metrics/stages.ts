@@ -15,6 +15,8 @@ export const SERVER_STAGES = [
   'send_queue_wait',        // async: task submitted to a send worker taking it
   'upstream_latency',       // upstream call
   'business_latency',       // request read to response enqueued
+  'quota_check_latency',    // seed 003 CheckQuota (cache, or a store read on a miss)
+  'quota_consume_latency',  // seed 003 consume: sync = the store write awaited; async = the channel publish
 ] as const;
 
 /** One server stage name. */

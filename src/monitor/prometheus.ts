@@ -5,48 +5,12 @@
  * through prom-client's custom-metric interface (an object with `name` and `get()`).
  */
 import { registerVineQueueMetrics } from '../vinequeue/index.js';
+import { registerQuotaMetrics } from '../quota/index.js';
+import { computedMetric as computed, hdrToPromValues, type PromValue as Value } from '../metrics/prom.js';
 import { Registry, collectDefaultMetrics } from 'prom-client';
-import type { Histogram as HdrHistogram } from 'hdr-histogram-js';
 import { SERVER_STAGES } from '../metrics/stages.js';
 import type { GatewayServer } from '../gateway/index.js';
 
-/** Bucket upper bounds of the stage histograms, in seconds (10 µs … 30 s). */
-export const STAGE_BUCKETS_S = [0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
-
-interface Value { value: number; labels: Record<string, string | number>; metricName?: string }
-type PromType = 'counter' | 'gauge' | 'histogram';
-
-/** A metric whose values are computed on each scrape. */
-function computed(name: string, help: string, type: PromType, values: () => Value[]) {
-  return {
-    name,
-    help,
-    type,
-    aggregator: 'sum' as const,
-    get: async () => ({ name, help, type, aggregator: 'sum' as const, values: values() }),
-  };
-}
-
-/** Cumulative bucket counts, _sum (s) and _count of an HDR µs histogram, with `labels`. */
-export function hdrToPromValues(name: string, h: HdrHistogram, labels: Record<string, string>): Value[] {
-  const counts = new Array<number>(STAGE_BUCKETS_S.length).fill(0);
-  let sumUs = 0;
-  const it = (h as unknown as { recordedValuesIterator: { reset(): void; hasNext(): boolean; next(): { valueIteratedTo: number; countAtValueIteratedTo: number } } }).recordedValuesIterator;
-  it.reset();
-  while (it.hasNext()) {
-    const v = it.next();
-    sumUs += v.valueIteratedTo * v.countAtValueIteratedTo;
-    const s = v.valueIteratedTo / 1e6;
-    for (let i = 0; i < STAGE_BUCKETS_S.length; i++) if (s <= STAGE_BUCKETS_S[i]!) counts[i] += v.countAtValueIteratedTo;
-  }
-  const out: Value[] = STAGE_BUCKETS_S.map((le, i) => ({ metricName: `${name}_bucket`, labels: { ...labels, le }, value: counts[i]! }));
-  out.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: h.totalCount });
-  out.push({ metricName: `${name}_sum`, labels, value: sumUs / 1e6 });
-  out.push({ metricName: `${name}_count`, labels, value: h.totalCount });
-  return out;
-}
-
-/** Builds the registry for a gateway: stage histograms, SendQueueStats, processor, sessions, errors, process metrics. */
 export function createGatewayRegistry(gw: GatewayServer): Registry {
   const reg = new Registry();
   collectDefaultMetrics({ register: reg, prefix: 'gatectl_process_' });
@@ -80,5 +44,6 @@ export function createGatewayRegistry(gw: GatewayServer): Registry {
   ];
   for (const m of metrics) reg.registerMetric(m as unknown as Parameters<Registry['registerMetric']>[0]);
   registerVineQueueMetrics(reg, () => gw.events?.queue.getMetrics() ?? null);
+  if (gw.quota !== null) registerQuotaMetrics(reg, gw.quota);
   return reg;
 }

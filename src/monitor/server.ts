@@ -12,9 +12,10 @@ import { QUEUE_ENV } from '../queue/index.js';
 import { summarize } from '../metrics/histogram.js';
 import { optimizationAnalysis } from './optimization.js';
 import { createGatewayRegistry } from './prometheus.js';
+import { quotaHealthJson, quotaStatsJson } from '../quota/index.js';
 
 /** Every JSON endpoint, plus /metrics (Prometheus text). */
-export const MONITOR_ENDPOINTS = ['/healthz', '/queue/async-stats', '/queue/optimization', '/queue/config', '/latency/send-ordered', '/latency/business', '/processor/stats', '/events/stats', '/metrics'] as const;
+export const MONITOR_ENDPOINTS = ['/healthz', '/queue/async-stats', '/queue/optimization', '/queue/config', '/latency/send-ordered', '/latency/business', '/processor/stats', '/events/stats', '/quota/stats', '/quota/health', '/metrics'] as const;
 
 /** Admin endpoints, served only with `--admin`. */
 export const ADMIN_ENDPOINTS = ['/push'] as const;
@@ -122,7 +123,7 @@ export function monitorBody(gw: GatewayServer, path: string): unknown {
     }
     case '/latency/business': {
       const s = gw.stages.snapshot();
-      return { business_latency_analysis: { unit: 'µs', upstream_latency: s.upstream_latency, business_latency: s.business_latency } };
+      return { business_latency_analysis: { unit: 'µs', upstream_latency: s.upstream_latency, business_latency: s.business_latency, quota_check_latency: s.quota_check_latency, quota_consume_latency: s.quota_consume_latency } };
     }
     case '/queue/optimization':
       return optimizationAnalysis({
@@ -139,6 +140,10 @@ export function monitorBody(gw: GatewayServer, path: string): unknown {
         mode: gw.config.processorMode,
       };
     }
+    case '/quota/stats':
+      return gw.quota === null ? { quota_stats: { enabled: false } } : quotaStatsJson(gw.quota);
+    case '/quota/health':
+      return gw.quota === null ? { healthy: true, enabled: false, reasons: [] } : quotaHealthJson(gw.quota);
     case '/events/stats': {
       const e = gw.config.events;
       return { event_export: e === undefined || gw.events === null ? { enabled: false } : { enabled: true, url: e.url, wal_dir: e.dir, ...gw.events.metrics() } };
@@ -192,7 +197,10 @@ export function startMonitor(gw: GatewayServer, host: string, port: number, opti
       }, (err: Error) => sendJson(res, 500, { error: `metrics failed: ${err.message}` }));
       return;
     }
-    sendJson(res, 200, monitorBody(gw, path));
+    const body = monitorBody(gw, path);
+    // /quota/health answers 503 when unhealthy, so a probe can use the status alone
+    const status = path === '/quota/health' && (body as { healthy: boolean }).healthy === false ? 503 : 200;
+    sendJson(res, status, body);
   });
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {

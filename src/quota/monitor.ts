@@ -5,7 +5,7 @@
  */
 import type { Registry } from 'prom-client';
 import { encodeLatency } from '../metrics/histogram.js';
-import { hdrToPromValues } from '../monitor/prometheus.js';
+import { computedMetric as m, hdrToPromValues, type PromValue as Value } from '../metrics/prom.js';
 import { quotaConfigToJson } from './config.js';
 import type { QuotaService } from './service.js';
 
@@ -57,8 +57,6 @@ export function quotaHealthJson(service: QuotaService): { healthy: boolean; reas
   };
 }
 
-interface Value { value: number; labels: Record<string, string | number>; metricName?: string }
-
 /**
  * Adds the quota metrics to `registry` (prom-client; values read at scrape time):
  * `gatectl_quota_events_total{state=accepted|processed|failed|dropped}`, `gatectl_quota_batches_total`,
@@ -71,10 +69,6 @@ interface Value { value: number; labels: Record<string, string | number>; metric
  */
 export function registerQuotaMetrics(registry: Registry, service: QuotaService): void {
   const one = (value: number): Value[] => [{ value, labels: {} }];
-  const m = (name: string, help: string, type: 'counter' | 'gauge' | 'histogram', values: () => Value[]) => ({
-    name, help, type, aggregator: 'sum' as const,
-    get: async () => ({ name, help, type, aggregator: 'sum' as const, values: values() }),
-  });
   const c = service.consumer;
   const metrics = [
     m('gatectl_quota_events_total', 'Quota events by state (seed 003 ConsumerStats)', 'counter', () => {

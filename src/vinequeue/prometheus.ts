@@ -4,16 +4,8 @@
  */
 import type { Registry } from 'prom-client';
 import type { VineMetrics } from './queue.js';
+import { computedMetric as computed, type PromValue as Value } from '../metrics/prom.js';
 
-interface Value { value: number; labels: Record<string, string | number> }
-type PromType = 'counter' | 'gauge';
-
-function computed(name: string, help: string, type: PromType, values: () => Value[]) {
-  return {
-    name, help, type, aggregator: 'sum' as const,
-    get: async () => ({ name, help, type, aggregator: 'sum' as const, values: values() }),
-  };
-}
 
 /**
  * Registers the VineQueue metrics into `registry` under `prefix` (default `gatectl_vinequeue_`):
