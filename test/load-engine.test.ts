@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startInProcessGateway } from '../src/gateway/index.js';
@@ -13,6 +13,7 @@ import { resolveGatewayConfig, type GatewayFlags } from '../src/config/resolve.j
 import { runLoad, sliceClientIds } from '../src/load/run.js';
 import { mergeRunResults } from '../src/metrics/merge.js';
 import { gatectl, loadOptions } from './support.js';
+import type { RunResult } from '../src/metrics/result.js';
 
 const gwFlags: GatewayFlags = {
   host: '127.0.0.1', port: 0, transport: 'quic', 'upstream-latency': '2ms', 'upstream-distribution': 'fixed',
@@ -129,4 +130,28 @@ test('load flags: bad --shard, --rate with --rate-per-client, a shape flag besid
     assert.match(r.stderr, re);
     assert.equal(r.stdout, '');
   }
+});
+
+test('a scenario run: per-stage summaries by intended send time, a ramp of the rate, its thresholds decide the exit code (99)', { timeout: 90_000 }, async () => {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'gatectl-scenario-'));
+  const file = path.join(tmp, 'two-stages.yaml');
+  writeFileSync(file, [
+    'name: two-stages', 'model: open', 'clients: 10',
+    'stages:', '  - ramp: { duration: 1s, rate: 100 }', '  - steady: { duration: 1s }',
+    'upstream: { latency: 1ms }',
+    'thresholds:', '  - "violations:count==0"', '  - "e2e:p(50)<1us"',
+  ].join('\n'));
+  const r = await gatectl(['load', '--scenario', file, '--quiet', '--json', '--out', path.join(tmp, 'run.json')], tmp);
+  assert.equal(r.code, 99, r.stderr);
+  assert.match(r.stderr, /1 of 2 threshold/);
+  const run = JSON.parse(readFileSync(path.join(tmp, 'run.json'), 'utf8')) as RunResult;
+  assert.equal(run.config.scenario, 'two-stages');
+  const st = run.stages!;
+  assert.deepEqual(st.map((s) => s.kind), ['ramp', 'steady']);
+  const sent = run.client.requests_sent + run.client.dropped_iterations!;
+  assert.equal(sent, 150, 'a 0→100/s ramp over 1 s (50) plus 1 s at 100/s');
+  assert.equal(st[0]!.requests + st[1]!.requests, run.client.requests_sent);
+  assert.ok(Math.abs(st[0]!.requests - 50) <= 1 && Math.abs(st[1]!.requests - 100) <= 1, `${st[0]!.requests} + ${st[1]!.requests}`);
+  assert.equal(st[0]!.responses + st[1]!.responses, run.client.responses);
+  assert.deepEqual(run.thresholds!.map((t) => t.ok), [true, false]);
 });

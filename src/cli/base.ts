@@ -12,7 +12,8 @@ export abstract class BaseCommand extends Command {
 
   protected async catch(err: Error & { exitCode?: number }): Promise<unknown> {
     if (err instanceof GatectlError) {
-      this.logToStderr(`Error: ${err.message}`);
+      // straight to stderr: oclif's logToStderr is silent under --json, and the error must still be seen
+      process.stderr.write(`Error: ${err.message}\n`);
       this.exit(err.exitCode);
     }
     return super.catch(err);

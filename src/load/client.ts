@@ -81,7 +81,7 @@ export class LoadClient {
     const seqId = this.nextSeqId++;
     this.pending.set(msgId, { scheduledAt, sentAt: now, seqId });
     this.grids.set(seqId, 0);
-    this.m.requestSent(now - scheduledAt);
+    this.m.requestSent(now - scheduledAt, scheduledAt);
     this.lastWriteAt = now;
     const frame = ClientMessageType.encodeDelimited({ msgId, seqId, business: { action, payload } });
     this.conn.write(frame).catch(() => this.m.transportError('write_failed'));
@@ -157,7 +157,7 @@ export class LoadClient {
         if (pend === undefined) return;
         this.pending.delete(p.business!.msgId ?? 0);
         this.answered(pend.seqId);
-        m.response(now - pend.scheduledAt, now - pend.sentAt);
+        m.response(now - pend.scheduledAt, now - pend.sentAt, pend.scheduledAt);
         this.onAnswer?.(this);
         return;
       }

@@ -85,6 +85,8 @@ export interface SlicePartial {
   transportErrors: Record<string, number>;
   violations: ViolationCounts;
   histograms: { e2e: string; e2e_uncorrected: string; connect: string; schedule_lag: string };
+  /** per schedule stage: requests sent and the encoded corrected e2e histogram (µs), by intended send time */
+  stages: { sent: number; e2e: string }[];
   /** measured steady-phase length, ms */
   steadyMs: number;
   series: SliceSecond[];
@@ -182,6 +184,7 @@ export class Slice {
     m.e2eUncorrected.reset();
     m.scheduleLag.reset();
     m.e2eInterval.reset();
+    m.beginStages(start, s.schedule.segments.map((g) => g.endMs));
     this.phase = 'steady';
     const series: SliceSecond[] = [];
     let second = 0;
@@ -199,7 +202,7 @@ export class Slice {
     }, 1000);
     try {
       if (s.model === 'open') await this.runOpen(start);
-      else await this.runClosed(start + s.schedule.durationMs);
+      else await this.runClosed(start, start + s.schedule.durationMs);
       const steadyMs = performance.now() - start;
       this.phase = 'draining';
       const drainEnd = performance.now() + s.drainTimeoutMs;
@@ -228,6 +231,7 @@ export class Slice {
           e2e: encodeHistogram(m.e2e), e2e_uncorrected: encodeHistogram(m.e2eUncorrected),
           connect: encodeHistogram(m.connect), schedule_lag: encodeHistogram(m.scheduleLag),
         },
+        stages: m.stageSent.map((sent, i) => ({ sent, e2e: encodeHistogram(m.stageE2e[i]!) })),
         steadyMs,
         series,
         eldP99Ms: this.eld.percentile(99) / 1e6,
@@ -282,18 +286,33 @@ export class Slice {
   }
 
   /** Closed model: each client keeps `concurrency` requests outstanding until `end`, pausing `thinkTimeMs` after each answer. */
-  private runClosed(end: number): Promise<void> {
+  private runClosed(start: number, end: number): Promise<void> {
     const s = this.spec;
+    // k6 ramping-vus: a client takes part while its global id is below clientsAt(t); one that
+    // drops out finishes what it has in flight and sends nothing more
+    let limit = clientsAt(s.schedule, 0);
     const send = (c: LoadClient): void => {
       const now = performance.now();
-      if (now >= end || c.closed) return;
+      if (now >= end || c.closed || c.id >= limit) return;
       this.sendNext(c, now, now);
     };
-    for (const c of this.clients) {
-      c.onAnswer = s.thinkTimeMs > 0 ? (cl) => setTimeout(send, s.thinkTimeMs, cl) : send;
-      for (let j = 0; j < s.concurrency; j++) send(c);
-    }
+    const active = new Set<LoadClient>();
+    const activate = (): void => {
+      limit = clientsAt(s.schedule, performance.now() - start);
+      for (const c of this.clients) {
+        if (c.id < limit && !active.has(c)) {
+          active.add(c);
+          c.onAnswer = s.thinkTimeMs > 0 ? (cl) => setTimeout(send, s.thinkTimeMs, cl) : send;
+          for (let j = 0; j < s.concurrency; j++) send(c);
+        } else if (c.id >= limit) {
+          active.delete(c);
+        }
+      }
+    };
+    activate();
+    const ramp = setInterval(activate, 50);
     return new Promise((resolve) => setTimeout(() => {
+      clearInterval(ramp);
       for (const c of this.clients) c.onAnswer = null;
       resolve();
     }, Math.max(0, end - performance.now())));

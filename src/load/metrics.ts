@@ -29,18 +29,51 @@ export class ClientMetrics {
   droppedIterations = 0;
   errors = 0;
 
-  /** A request left; `lagMs` = actual - scheduled send time, ms. */
-  requestSent(lagMs: number): void {
-    this.requestsSent++;
-    recordUs(this.scheduleLag, lagMs * 1000);
+  /** Per schedule stage (scenario stages): requests sent and corrected e2e (µs), by intended send time. */
+  readonly stageSent: number[] = [];
+  readonly stageE2e: Histogram[] = [];
+  private stageEnds: number[] = [];
+  private stageOrigin = 0;
+
+  /**
+   * Starts per-stage accounting: `endsMs` are the stages' end times in ms after `origin`
+   * (performance.now() ms of the steady start). Requests are assigned by intended send time.
+   */
+  beginStages(origin: number, endsMs: readonly number[]): void {
+    this.stageOrigin = origin;
+    this.stageEnds = [...endsMs];
+    this.stageSent.length = 0;
+    this.stageE2e.length = 0;
+    for (let i = 0; i < endsMs.length; i++) {
+      this.stageSent.push(0);
+      this.stageE2e.push(createHistogram());
+    }
   }
 
-  /** A response arrived `ms` ms after its intended send time and `uncorrectedMs` ms after its actual send. */
-  response(ms: number, uncorrectedMs: number): void {
+  private stageOf(intended: number): number {
+    const t = intended - this.stageOrigin;
+    const ends = this.stageEnds;
+    for (let i = 0; i < ends.length; i++) if (t < ends[i]!) return i;
+    return ends.length - 1;
+  }
+
+  /** A request intended at `intended` (performance.now() ms) left; `lagMs` = actual - intended send time, ms. */
+  requestSent(lagMs: number, intended: number): void {
+    this.requestsSent++;
+    recordUs(this.scheduleLag, lagMs * 1000);
+    if (this.stageEnds.length > 0) this.stageSent[this.stageOf(intended)]!++;
+  }
+
+  /**
+   * A response to the request intended at `intended` arrived `ms` ms after that time and
+   * `uncorrectedMs` ms after its actual send.
+   */
+  response(ms: number, uncorrectedMs: number, intended: number): void {
     this.responses++;
     recordUs(this.e2e, ms * 1000);
     recordUs(this.e2eUncorrected, uncorrectedMs * 1000);
     recordUs(this.e2eInterval, ms * 1000);
+    if (this.stageEnds.length > 0) recordUs(this.stageE2e[this.stageOf(intended)]!, ms * 1000);
   }
 
   /** An ErrorResponse with `code` arrived. */

@@ -97,6 +97,23 @@ export interface ServerResult {
   counters: Record<string, unknown>;
 }
 
+/** One schedule stage of a run. Times in ms since the steady start; rates in requests/s. */
+export interface StageResult {
+  index: number;
+  kind: 'ramp' | 'steady' | 'burst';
+  start_ms: number;
+  end_ms: number;
+  rate_from: number;
+  rate_to: number;
+  clients_from: number;
+  clients_to: number;
+  /** requests whose intended send time fell in the stage */
+  requests: number;
+  /** responses to those requests (count of `e2e`) */
+  responses: number;
+  e2e: EncodedLatency;
+}
+
 /** A whole run. */
 export interface RunResult {
   schema: typeof RUN_SCHEMA;
@@ -113,6 +130,11 @@ export interface RunResult {
   server: ServerResult | null;
   timeseries: TimeSeriesPoint[];
   warnings: string[];
+  /**
+   * Per-stage summaries (issue 4 §3): one entry per schedule stage (a flag-only run has one steady
+   * stage); requests by intended send time, e2e corrected latency in µs.
+   */
+  stages?: StageResult[];
   /** thresholds evaluated on this run (`--threshold`, scenario), k6 syntax; `actual` in µs for latencies */
   thresholds?: { expr: string; ok: boolean; actual: number | null; reason?: string }[];
 }
