@@ -11,6 +11,7 @@ import path from 'node:path';
 import { startInProcessGateway } from '../src/gateway/index.js';
 import { resolveGatewayConfig, type GatewayFlags } from '../src/config/resolve.js';
 import { runLoad, sliceClientIds } from '../src/load/run.js';
+import { findMaxRate } from '../src/load/capacity.js';
 import { mergeRunResults } from '../src/metrics/merge.js';
 import { gatectl, loadOptions } from './support.js';
 import type { RunResult } from '../src/metrics/result.js';
@@ -154,4 +155,23 @@ test('a scenario run: per-stage summaries by intended send time, a ramp of the r
   assert.ok(Math.abs(st[0]!.requests - 50) <= 1 && Math.abs(st[1]!.requests - 100) <= 1, `${st[0]!.requests} + ${st[1]!.requests}`);
   assert.equal(st[0]!.responses + st[1]!.responses, run.client.responses);
   assert.deepEqual(run.thresholds!.map((t) => t.ok), [true, false]);
+});
+
+test('--find-max: doubling then bisection finds the last rate a one-worker gateway serves within the SLO', { timeout: 90_000 }, async () => {
+  // one processor worker and a fixed 20 ms upstream: about 50 requests/s at most
+  const gw = await startInProcessGateway(resolveGatewayConfig({ ...gwFlags, 'upstream-latency': '20ms', 'processor-workers': 1 }, {}));
+  try {
+    const base = loadOptions('cap', { clients: 10, rate: '10' });
+    const cap = await findMaxRate(base, { startRate: 10, maxRate: 1000, stepMs: 1000, refine: 2, slo: ['e2e:p(99)<150ms'], errorBudget: 0.01 }, gw);
+    const steps = JSON.stringify(cap.steps.map((s) => [s.rate, s.ok, s.e2e.p99_us]));
+    assert.deepEqual([cap.steps[0]!.rate, cap.steps[0]!.ok], [10, true], steps);
+    const broke = cap.steps.find((s) => !s.ok)!;
+    assert.ok(broke.rate >= 20 && broke.rate <= 160, `first broken step ${broke.rate}/s: ${steps}`);
+    assert.ok(cap.max_rate_held! >= 10 && cap.max_rate_held! < 80, `held ${cap.max_rate_held}/s: ${steps}`);
+    assert.equal(cap.steps.length, cap.steps.findIndex((s) => !s.ok) + 1 + 2, 'doublings up to the break, then 2 bisections');
+    assert.ok(cap.at_max!.e2e.p99_us < 150_000);
+    assert.equal(cap.capped, false);
+  } finally {
+    await gw.stop();
+  }
 });

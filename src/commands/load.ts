@@ -2,14 +2,16 @@ import { readFileSync } from 'node:fs';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base.js';
 import { gatewayFlags, loadFlags } from '../cli/flags.js';
-import { executeRun } from '../cli/execute.js';
+import { executeCapacity, executeRun } from '../cli/execute.js';
+import { resolveCapacityOptions } from '../config/load.js';
+import type { CapacityResult } from '../load/capacity.js';
 import { applyThresholds, setupRun, type RunFlags } from '../cli/run-setup.js';
 import { assertThresholds, renderThresholds } from '../load/thresholds.js';
 import { parseTargetUrl, type TargetHandle } from '../load/run.js';
 import { remoteTarget } from '../load/remote.js';
 import { defaultResultPath, writeFileAtomic } from '../metrics/files.js';
 import type { RunResult } from '../metrics/result.js';
-import { renderRunTerminal, renderSpectrum } from '../report/index.js';
+import { renderCapacityTerminal, renderRunTerminal, renderSpectrum } from '../report/index.js';
 import { InvalidInputError } from '../errors.js';
 
 /** `gatectl load`: drive N QUIC clients against a gateway and record per-stage latency. */
@@ -32,10 +34,16 @@ export default class Load extends BaseCommand {
     insecure: Flags.boolean({ description: 'do not verify a remote target\'s certificate', default: false }),
     ca: Flags.string({ description: 'PEM CA file to verify a remote target with' }),
     out: Flags.string({ description: 'result file (default reports/run-<mode>-<time>.json)' }),
+    'find-max': Flags.boolean({ description: 'capacity search: open-model steps doubling from --rate until --slo or --error-budget breaks, then bisection; reports the last rate that held', default: false }),
+    slo: Flags.string({ description: 'with --find-max: k6 threshold each step must pass (repeatable; default e2e:p(99)<100ms)', multiple: true }),
+    'error-budget': Flags.string({ description: 'with --find-max: largest error rate a step may have (default 0.01)' }),
+    'max-rate': Flags.integer({ description: 'with --find-max: highest rate tried, requests/s (default 1000000)', min: 1 }),
+    'step-duration': Flags.string({ description: 'with --find-max: length of each step (default 5s)' }),
+    refine: Flags.integer({ description: 'with --find-max: bisection steps after the first broken step (default 3)', min: 0, max: 20 }),
     latency: Flags.boolean({ char: 'L', description: 'print the detailed percentile spectrum (wrk2 --latency), corrected and uncorrected', default: false }),
   };
 
-  async run(): Promise<RunResult> {
+  async run(): Promise<RunResult | CapacityResult> {
     const { flags, metadata } = await this.parse(Load);
     const typed = new Set(Object.keys(flags).filter((k) => metadata.flags[k]?.setFromDefault !== true));
     const setup = setupRun({ ...flags, port: 0 } as RunFlags, typed, { remote: flags.target !== undefined });
@@ -57,6 +65,18 @@ export default class Load extends BaseCommand {
       target = remoteTarget(flags.target, { insecure: flags.insecure, ...(ca !== undefined ? { ca } : {}), ...(flags.monitor !== undefined ? { monitorUrl: flags.monitor } : {}) });
     }
     for (const w of setup.scenario?.warnings ?? []) this.note(`scenario: ${w}`);
+    if (flags['find-max']) {
+      const capacity = resolveCapacityOptions(flags, setup.load);
+      const cap = await executeCapacity(setup.load, capacity, setup.gateway, target, !flags.quiet,
+        (s) => this.note(`step ${s.rate}/s: ${s.ok ? 'held' : `broke (${s.failed.join('; ')})`}, e2e p99 ${(s.e2e.p99_us / 1000).toFixed(1)} ms`));
+      const capOut = flags.out ?? defaultResultPath('capacity', label);
+      await writeFileAtomic(capOut, JSON.stringify(cap, null, 2) + '\n');
+      if (!this.jsonEnabled()) {
+        this.log(renderCapacityTerminal(cap));
+        this.log(`result written to ${capOut}`);
+      }
+      return cap;
+    }
     const result = await executeRun(setup.load, setup.gateway, target, !flags.quiet);
     const thresholds = applyThresholds(result, setup.thresholds);
     const out = flags.out ?? defaultResultPath('run', label);

@@ -3,6 +3,8 @@ import { InvalidInputError } from '../errors.js';
 import type { LoadOptions } from '../load/run.js';
 import type { LoadModel } from '../load/engine.js';
 import { stagesToSchedule, type MixEntry, type Schedule } from '../scenario/index.js';
+import type { CapacityOptions } from '../load/capacity.js';
+import { parseThreshold } from '../load/thresholds.js';
 import { oneOf, parseDurationMs } from './resolve.js';
 
 /** Load flags as given on the command line. */
@@ -88,5 +90,38 @@ export function resolveLoadOptions(flags: LoadFlags, label: string, recordedConf
     ...(flags.shard !== undefined ? { shard: parseShard(flags.shard) } : {}),
     label,
     recordedConfig,
+  };
+}
+
+/** `--find-max` flags. */
+export interface CapacityFlags {
+  rate?: string;
+  slo?: string[];
+  'error-budget'?: string;
+  'max-rate'?: number;
+  'step-duration'?: string;
+  refine?: number;
+  scenario?: string;
+}
+
+/**
+ * Capacity-search options from flags: the start rate is `--rate` (else the run's own constant rate),
+ * SLO default `e2e:p(99)<100ms`, error budget 0.01, 5 s steps, 3 refinements. Throws
+ * InvalidInputError for a bad value, a bad SLO expression or a scenario (the search makes its own steps).
+ */
+export function resolveCapacityOptions(flags: CapacityFlags, load: LoadOptions): CapacityOptions {
+  if (flags.scenario !== undefined) throw new InvalidInputError('--find-max makes its own constant-rate steps: drop --scenario (or run the scenario without --find-max)');
+  if (load.model !== 'open') throw new InvalidInputError('--find-max steps the arrival rate: use the open model (drop --model closed)');
+  const budget = Number(flags['error-budget'] ?? '0.01');
+  if (!Number.isFinite(budget) || budget < 0 || budget > 1) throw new InvalidInputError(`--error-budget ${JSON.stringify(flags['error-budget'])} is not valid: use a fraction from 0 to 1, e.g. 0.01`);
+  const slo = flags.slo ?? ['e2e:p(99)<100ms'];
+  for (const e of slo) parseThreshold(e);
+  return {
+    startRate: load.schedule.maxRate,
+    maxRate: flags['max-rate'] ?? 1_000_000,
+    stepMs: parseDurationMs(flags['step-duration'] ?? '5s', '--step-duration'),
+    refine: flags.refine ?? 3,
+    slo,
+    errorBudget: budget,
   };
 }

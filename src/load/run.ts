@@ -324,7 +324,7 @@ function buildResult(opts: LoadOptions, target: TargetHandle, transport: Transpo
     stages: opts.schedule.segments.map((g, i) => {
       const e2e = encodeLatency(mergeHistograms(partials.map((p) => decodeHistogram(p.stages[i]!.e2e))));
       return {
-        index: i, kind: g.kind, start_ms: g.startMs, end_ms: g.endMs, rate_from: g.rateFrom, rate_to: g.rateTo,
+        index: i, kind: g.kind, ...(g.label !== undefined ? { label: g.label } : {}), start_ms: g.startMs, end_ms: g.endMs, rate_from: g.rateFrom, rate_to: g.rateTo,
         clients_from: g.clientsFrom, clients_to: g.clientsTo, requests: sum((p) => p.stages[i]!.sent), responses: e2e.summary.count, e2e,
       };
     }),

@@ -16,7 +16,7 @@ export async function writeFileAtomic(file: string, text: string): Promise<void>
 }
 
 /** Default path of a new result under `reports/`: `reports/<kind>-<label>-<UTC timestamp>.json`. */
-export function defaultResultPath(kind: 'run' | 'compare', label: string, now = new Date()): string {
+export function defaultResultPath(kind: 'run' | 'compare' | 'capacity', label: string, now = new Date()): string {
   const stamp = now.toISOString().replace(/[:.]/g, '-');
   return path.join('reports', `${kind}-${label.replace(/[^a-zA-Z0-9_-]+/g, '_')}-${stamp}.json`);
 }

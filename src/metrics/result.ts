@@ -101,6 +101,8 @@ export interface ServerResult {
 export interface StageResult {
   index: number;
   kind: 'ramp' | 'steady' | 'burst';
+  /** the scenario's label for the stage, if any */
+  label?: string;
   start_ms: number;
   end_ms: number;
   rate_from: number;

@@ -2,6 +2,7 @@
  * Table data of a run and of a comparison, as rows of strings (pure). The terminal renderer draws
  * them with cli-table3, the markdown renderer with markdown-table.
  */
+import type { CapacityResult } from '../load/capacity.js';
 import type { ComparisonResult, RunResult } from '../metrics/result.js';
 import type { LatencySummary } from '../metrics/histogram.js';
 import { comparisonRows, totalErrors } from '../metrics/compare.js';
@@ -84,5 +85,30 @@ export function comparisonTable(cmp: ComparisonResult): TableData {
   return {
     head: ['metric', `before (${cmp.before.label})`, `after (${cmp.after.label})`, 'factor', 'report\'s claim (not measured)'],
     rows: rows.map((r) => [r.metric, fmtValue(r.before, r.unit), fmtValue(r.after, r.unit), fmtFactor(r.factor), r.claim]),
+  };
+}
+
+/** The schedule stages of a run (scenario runs): label, kind, rate, counts, corrected e2e. Null for a one-stage run. */
+export function scheduleStagesTable(r: RunResult): TableData | null {
+  const st = r.stages ?? [];
+  if (st.length < 2) return null;
+  const rate = (a: number, b: number) => (a === b ? `${round1(a)}/s` : `${round1(a)}→${round1(b)}/s`);
+  return {
+    head: ['stage', 'kind', 'rate', 'requests', 'responses', 'e2e p50', 'e2e p99', 'e2e max'],
+    rows: st.map((s) => [s.label ?? `#${s.index + 1}`, s.kind, rate(s.rate_from, s.rate_to), String(s.requests), String(s.responses),
+      ...(s.responses === 0 ? ['-', '-', '-'] : [s.e2e.summary.p50_us, s.e2e.summary.p99_us, s.e2e.summary.max_us].map(fmtUs))]),
+  };
+}
+
+function round1(v: number): string {
+  return Number.isInteger(v) ? String(v) : v.toFixed(1);
+}
+
+/** The steps of a capacity search (`load --find-max`). */
+export function capacityTable(c: CapacityResult): TableData {
+  return {
+    head: ['rate', 'held', 'responses/s', 'e2e p50', 'e2e p99', 'errors', 'dropped', 'broke on'],
+    rows: c.steps.map((s) => [`${s.rate}/s`, s.ok ? 'yes' : 'no', s.responses_per_s.toFixed(1), fmtUs(s.e2e.p50_us), fmtUs(s.e2e.p99_us),
+      String(s.errors), String(s.dropped_iterations), s.failed.join('; ')]),
   };
 }

@@ -1,7 +1,9 @@
 /** Terminal rendering of runs and comparisons with cli-table3 (pure: returns strings). */
 import Table from 'cli-table3';
+import { fmtUs } from './format.js';
 import type { ComparisonResult, RunResult } from '../metrics/result.js';
-import { comparisonTable, queueTable, runTitle, stageTable, summaryTable, type TableData } from './tables.js';
+import { capacityTable, comparisonTable, queueTable, runTitle, scheduleStagesTable, stageTable, summaryTable, type TableData } from './tables.js';
+import type { CapacityResult } from '../load/capacity.js';
 
 /** Draws a TableData as a box table without colours. */
 export function drawTable(t: TableData): string {
@@ -17,6 +19,8 @@ function warnings(r: RunResult): string {
 /** A run: title, client summary, server stages, queue stats, warnings. */
 export function renderRunTerminal(r: RunResult): string {
   const parts = [`gatectl load — ${runTitle(r)}`, drawTable(summaryTable(r))];
+  const sched = scheduleStagesTable(r);
+  if (sched !== null) parts.push('schedule stages (by intended send time):', drawTable(sched));
   const stages = stageTable(r);
   if (stages !== null) parts.push(`server stages (${r.server!.source}):`, drawTable(stages));
   const q = queueTable(r);
@@ -34,4 +38,17 @@ export function renderComparisonTerminal(cmp: ComparisonResult): string {
     'factor: before/after for latencies and errors (higher is better), after/before for responses/s.',
     'The last column quotes the seed reports; those figures were not measured in this run.',
   ].join('\n') + '\n' + warnings(cmp.before) + warnings(cmp.after);
+}
+
+/** A capacity search: the steps and the rate that held. */
+export function renderCapacityTerminal(c: CapacityResult): string {
+  const held = c.max_rate_held === null
+    ? `no step held: even ${c.steps[0]?.rate ?? '?'}/s broke the SLO; start lower (--rate)`
+    : `max rate held: ${c.max_rate_held}/s` + (c.capped ? ' (the top of --max-rate: the capacity is higher)' : '') +
+      ` — e2e p50 ${fmtUs(c.at_max!.e2e.p50_us)}, p99 ${fmtUs(c.at_max!.e2e.p99_us)} at that rate`;
+  return [
+    `gatectl load --find-max — ${c.label} · SLO ${[...c.slo, `errors:rate<${c.error_budget}`].join(', ')} · ${c.step_ms / 1000} s per step`,
+    drawTable(capacityTable(c)),
+    held,
+  ].join('\n') + '\n';
 }

@@ -175,7 +175,10 @@ export function parseScenario(text: string, file: string, opts: LoadScenarioOpti
       if (model === 'open' && has('rate_per_client') && body.rate !== undefined) {
         p.add([...segs, 'rate'], 'stage rates are totals over all clients, but this scenario sets rate_per_client', 'use rate: (total) at the top level instead of rate_per_client, or ramp clients');
       }
-      stages.push({ kind, durationMs, ...(body.clients !== undefined ? { clients: body.clients as number } : {}), ...(body.rate !== undefined ? { rate: body.rate as number } : {}) });
+      stages.push({
+        kind, durationMs, ...(body.clients !== undefined ? { clients: body.clients as number } : {}), ...(body.rate !== undefined ? { rate: body.rate as number } : {}),
+        ...(body.label !== undefined ? { label: body.label as string } : {}),
+      });
     });
   } else if (has('duration')) {
     stages.push({ kind: 'steady', durationMs: dur(String(d.duration), at('duration')) });

@@ -32,6 +32,8 @@ export interface ScheduleSegment {
   /** index of the stage in scenario.stages */
   stage: number;
   kind: ScenarioStage['kind'];
+  /** the stage's label, if the scenario gave one */
+  label?: string;
   startMs: number;
   endMs: number;
   rateFrom: number;
@@ -73,7 +75,7 @@ export function stagesToSchedule(scenario: ScheduleInput): Schedule {
     const rateTo = !open ? 0 : s.rate ?? rate;
     const from = s.kind === 'ramp' ? { c: clients, r: rate } : { c: clientsTo, r: rateTo };
     const seg: ScheduleSegment = {
-      stage, kind: s.kind, startMs: t, endMs: t + s.durationMs,
+      stage, kind: s.kind, ...(s.label !== undefined ? { label: s.label } : {}), startMs: t, endMs: t + s.durationMs,
       clientsFrom: from.c, clientsTo,
       rateFrom: perClient !== null ? perClient * from.c : from.r,
       rateTo: perClient !== null ? perClient * clientsTo : rateTo,

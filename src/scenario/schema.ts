@@ -24,6 +24,7 @@ const stageBody = (kind: 'ramp' | 'steady') => ({
     duration: duration(`${kind} duration`),
     clients: count('clients at the end of the stage', 0),
     rate: { type: 'number', minimum: 0, description: 'total requests/s over all clients at the end of the stage (open model), a number ≥ 0' },
+    label: { type: 'string', description: 'label: the row name of this stage in reports and comparisons, e.g. "高并发(100 QPS)"' },
   },
 });
 
@@ -61,7 +62,10 @@ const settings = {
           additionalProperties: false,
           required: ['duration', 'rate'],
           description: 'a burst: { duration, rate } — steps to rate for duration, then back to the level before it',
-          properties: { duration: duration('burst duration'), rate: positive('burst rate: total requests/s during the burst') },
+          properties: {
+            duration: duration('burst duration'), rate: positive('burst rate: total requests/s during the burst'),
+            label: { type: 'string', description: 'label: the row name of this stage in reports and comparisons' },
+          },
         },
       },
     },

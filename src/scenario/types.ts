@@ -13,6 +13,8 @@ export interface ScenarioStage {
   clients?: number;
   /** total requests/s over all clients at the end of the stage (open model) */
   rate?: number;
+  /** row name of the stage in reports and comparisons */
+  label?: string;
 }
 
 /** One request kind of the mix. Payload size is uniform on [min, max] bytes (min = max for a fixed size). */
