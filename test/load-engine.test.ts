@@ -14,7 +14,7 @@ import { runLoad, sliceClientIds } from '../src/load/run.js';
 import { findMaxRate } from '../src/load/capacity.js';
 import { mergeRunResults } from '../src/metrics/merge.js';
 import { gatectl, loadOptions } from './support.js';
-import type { RunResult } from '../src/metrics/result.js';
+import type { ComparisonResult, RunResult } from '../src/metrics/result.js';
 
 const gwFlags: GatewayFlags = {
   host: '127.0.0.1', port: 0, transport: 'quic', 'upstream-latency': '2ms', 'upstream-distribution': 'fixed',
@@ -174,4 +174,30 @@ test('--find-max: doubling then bisection finds the last rate a one-worker gatew
   } finally {
     await gw.stop();
   }
+});
+
+test('compare sync async --scenario with labelled stages, --single-call and --find-max renders seed 003\'s two tables from measured runs', { timeout: 120_000 }, async () => {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'gatectl-cmp003-'));
+  const file = path.join(tmp, 'mini-003.yaml');
+  writeFileSync(file, [
+    'name: mini-003', 'model: open', 'clients: 10',
+    'stages:', '  - steady: { duration: 1s, rate: 20, label: "高并发(100 QPS)" }', '  - steady: { duration: 1s, rate: 60, label: "高并发(1000 QPS)" }',
+    'upstream: { latency: 2ms }',
+  ].join('\n'));
+  const out = path.join(tmp, 'cmp.json');
+  const r = await gatectl(['compare', 'sync', 'async', '--scenario', file, '--single-call', '--single-call-duration', '1s',
+    '--find-max', '--start-rate', '50', '--max-rate', '100', '--step-duration', '1s', '--refine', '0', '--quiet', '--out', out], tmp, 110_000);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /seed 003 响应时间对比/);
+  assert.match(r.stdout, /单次API调用 e2e p50/);
+  assert.match(r.stdout, /高并发\(1000 QPS\) e2e p50 .* seed 003: 200-500ms → 10-20ms \(95%\)/);
+  assert.match(r.stdout, /最大QPS/);
+  const cmp = JSON.parse(readFileSync(out, 'utf8')) as ComparisonResult;
+  assert.equal(cmp.extras!.single_call!.before.client.clients, 1);
+  assert.ok(cmp.extras!.capacity!.after.steps.length >= 1);
+  assert.equal(cmp.before.config.gateway !== undefined, true);
+  assert.deepEqual(cmp.before.stages!.map((s) => s.label), ['高并发(100 QPS)', '高并发(1000 QPS)']);
+  const md = await gatectl(['report', out, '--format', 'markdown'], tmp);
+  assert.equal(md.code, 0, md.stderr);
+  assert.match(md.stdout, /### seed 003 吞吐量对比/);
 });

@@ -57,3 +57,14 @@ export const loadFlags = {
   full: Flags.boolean({ description: 'with --scenario: apply its full: block (the report\'s full-length test)', default: false }),
   threshold: Flags.string({ description: 'k6-style pass/fail criterion, repeatable: e2e:p(99)<50ms, errors:rate<0.01, enqueue_latency:p(99)<1ms; any failure → exit 99', multiple: true }),
 };
+
+/** Capacity-search flags (load and compare). */
+export const capacityFlags = {
+    'find-max': Flags.boolean({ description: 'capacity search: open-model steps doubling from --rate until --slo or --error-budget breaks, then bisection; reports the last rate that held', default: false }),
+    slo: Flags.string({ description: 'with --find-max: k6 threshold each step must pass (repeatable; default e2e:p(99)<100ms)', multiple: true }),
+    'error-budget': Flags.string({ description: 'with --find-max: largest error rate a step may have (default 0.01)' }),
+    'start-rate': Flags.integer({ description: 'with --find-max: the first step\'s rate, requests/s (default: the run\'s --rate; compare: 100)', min: 1 }),
+    'max-rate': Flags.integer({ description: 'with --find-max: highest rate tried, requests/s (default 1000000)', min: 1 }),
+    'step-duration': Flags.string({ description: 'with --find-max: length of each step (default 5s)' }),
+    refine: Flags.integer({ description: 'with --find-max: bisection steps after the first broken step (default 3)', min: 0, max: 20 }),
+};

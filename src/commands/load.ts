@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base.js';
-import { gatewayFlags, loadFlags } from '../cli/flags.js';
+import { capacityFlags, gatewayFlags, loadFlags } from '../cli/flags.js';
 import { executeCapacity, executeRun } from '../cli/execute.js';
 import { resolveCapacityOptions } from '../config/load.js';
 import type { CapacityResult } from '../load/capacity.js';
@@ -34,12 +34,7 @@ export default class Load extends BaseCommand {
     insecure: Flags.boolean({ description: 'do not verify a remote target\'s certificate', default: false }),
     ca: Flags.string({ description: 'PEM CA file to verify a remote target with' }),
     out: Flags.string({ description: 'result file (default reports/run-<mode>-<time>.json)' }),
-    'find-max': Flags.boolean({ description: 'capacity search: open-model steps doubling from --rate until --slo or --error-budget breaks, then bisection; reports the last rate that held', default: false }),
-    slo: Flags.string({ description: 'with --find-max: k6 threshold each step must pass (repeatable; default e2e:p(99)<100ms)', multiple: true }),
-    'error-budget': Flags.string({ description: 'with --find-max: largest error rate a step may have (default 0.01)' }),
-    'max-rate': Flags.integer({ description: 'with --find-max: highest rate tried, requests/s (default 1000000)', min: 1 }),
-    'step-duration': Flags.string({ description: 'with --find-max: length of each step (default 5s)' }),
-    refine: Flags.integer({ description: 'with --find-max: bisection steps after the first broken step (default 3)', min: 0, max: 20 }),
+    ...capacityFlags,
     latency: Flags.boolean({ char: 'L', description: 'print the detailed percentile spectrum (wrk2 --latency), corrected and uncorrected', default: false }),
   };
 

@@ -98,6 +98,7 @@ export interface CapacityFlags {
   rate?: string;
   slo?: string[];
   'error-budget'?: string;
+  'start-rate'?: number;
   'max-rate'?: number;
   'step-duration'?: string;
   refine?: number;
@@ -105,7 +106,7 @@ export interface CapacityFlags {
 }
 
 /**
- * Capacity-search options from flags: the start rate is `--rate` (else the run's own constant rate),
+ * Capacity-search options from flags: the start rate is `--start-rate`, else the run's own constant rate,
  * SLO default `e2e:p(99)<100ms`, error budget 0.01, 5 s steps, 3 refinements. Throws
  * InvalidInputError for a bad value, a bad SLO expression or a scenario (the search makes its own steps).
  */
@@ -117,7 +118,7 @@ export function resolveCapacityOptions(flags: CapacityFlags, load: LoadOptions):
   const slo = flags.slo ?? ['e2e:p(99)<100ms'];
   for (const e of slo) parseThreshold(e);
   return {
-    startRate: load.schedule.maxRate,
+    startRate: flags['start-rate'] ?? load.schedule.maxRate,
     maxRate: flags['max-rate'] ?? 1_000_000,
     stepMs: parseDurationMs(flags['step-duration'] ?? '5s', '--step-duration'),
     refine: flags.refine ?? 3,

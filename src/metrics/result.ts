@@ -5,6 +5,7 @@
  * as absent, never as 0.
  */
 import type { EncodedLatency } from './histogram.js';
+import type { CapacityResult } from '../load/capacity.js';
 
 /** Schema tag of a run result. */
 export const RUN_SCHEMA = 'gatectl.run/v1';
@@ -147,4 +148,12 @@ export interface ComparisonResult {
   created_at: string;
   before: RunResult;
   after: RunResult;
+  /**
+   * Extra measurements of each side (seed 003 tables): a single-call run (one client, one request in
+   * flight) and a capacity search (`--find-max`), when the comparison made them.
+   */
+  extras?: {
+    single_call?: { before: RunResult; after: RunResult };
+    capacity?: { before: CapacityResult; after: CapacityResult };
+  };
 }

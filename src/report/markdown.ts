@@ -1,4 +1,5 @@
 /** Markdown rendering of runs and comparisons (pure), tables via markdown-table, charts via asciichart. */
+import { seed003Section } from './terminal.js';
 import { markdownTable } from 'markdown-table';
 import asciichart from 'asciichart';
 import type { ComparisonResult, RunResult } from '../metrics/result.js';
@@ -43,6 +44,7 @@ export function renderComparisonMarkdown(cmp: ComparisonResult): string {
     '# gatectl compare: did the async redesign help?', '',
     `- before: ${runTitle(cmp.before)}`, `- after: ${runTitle(cmp.after)}`, '',
     md(comparisonTable(cmp)), '',
+    ...seed003Section(cmp, md).map((l) => (l.startsWith('seed 003') ? `### ${l}\n` : `${l}\n`)),
     'Factor: before/after for latencies and errors (higher is better), after/before for responses/s. ' +
     'The last column quotes the seed reports; those figures were not measured here.', '',
     '## Before', '', renderRunMarkdown(cmp.before).replace(/^# .*\n/, '').replace(/^## /gm, '### '),

@@ -5,7 +5,7 @@
 import type { CapacityResult } from '../load/capacity.js';
 import type { ComparisonResult, RunResult } from '../metrics/result.js';
 import type { LatencySummary } from '../metrics/histogram.js';
-import { comparisonRows, totalErrors } from '../metrics/compare.js';
+import { comparisonRows, seed003Rows, totalErrors, type ComparisonRow } from '../metrics/compare.js';
 import { fmtFactor, fmtMiB, fmtUs, fmtValue } from './format.js';
 
 /** A table: header row plus body rows. */
@@ -81,7 +81,16 @@ export function queueTable(r: RunResult): TableData | null {
 
 /** Comparison table: metric | before (label) | after (label) | factor | claim. */
 export function comparisonTable(cmp: ComparisonResult): TableData {
-  const rows = comparisonRows(cmp.before, cmp.after);
+  return rowsTable(cmp, comparisonRows(cmp.before, cmp.after));
+}
+
+/** Seed 003's 响应时间对比 and 吞吐量对比 tables, when the comparison has their figures. */
+export function seed003Tables(cmp: ComparisonResult): { response: TableData; throughput: TableData } | null {
+  const r = seed003Rows(cmp);
+  return r === null ? null : { response: rowsTable(cmp, r.response), throughput: rowsTable(cmp, r.throughput) };
+}
+
+function rowsTable(cmp: ComparisonResult, rows: ComparisonRow[]): TableData {
   return {
     head: ['metric', `before (${cmp.before.label})`, `after (${cmp.after.label})`, 'factor', 'report\'s claim (not measured)'],
     rows: rows.map((r) => [r.metric, fmtValue(r.before, r.unit), fmtValue(r.after, r.unit), fmtFactor(r.factor), r.claim]),

@@ -2,7 +2,7 @@
 import Table from 'cli-table3';
 import { fmtUs } from './format.js';
 import type { ComparisonResult, RunResult } from '../metrics/result.js';
-import { capacityTable, comparisonTable, queueTable, runTitle, scheduleStagesTable, stageTable, summaryTable, type TableData } from './tables.js';
+import { capacityTable, comparisonTable, seed003Tables, queueTable, runTitle, scheduleStagesTable, stageTable, summaryTable, type TableData } from './tables.js';
 import type { CapacityResult } from '../load/capacity.js';
 
 /** Draws a TableData as a box table without colours. */
@@ -35,9 +35,17 @@ export function renderComparisonTerminal(cmp: ComparisonResult): string {
     `before: ${runTitle(cmp.before)}`,
     `after:  ${runTitle(cmp.after)}`,
     drawTable(comparisonTable(cmp)),
+    ...seed003Section(cmp, drawTable),
     'factor: before/after for latencies and errors (higher is better), after/before for responses/s.',
     'The last column quotes the seed reports; those figures were not measured in this run.',
   ].join('\n') + '\n' + warnings(cmp.before) + warnings(cmp.after);
+}
+
+/** Seed 003's two tables as lines (title + table each), or none; `draw` renders a table. */
+export function seed003Section(cmp: ComparisonResult, draw: (t: TableData) => string): string[] {
+  const t = seed003Tables(cmp);
+  if (t === null) return [];
+  return ['seed 003 响应时间对比 (response time):', draw(t.response), 'seed 003 吞吐量对比 (throughput):', draw(t.throughput)];
 }
 
 /** A capacity search: the steps and the rate that held. */
