@@ -107,3 +107,22 @@ test('monitor: a bearer token is required when set; binding off loopback without
   }
   await assert.rejects(startMonitor(gw, '0.0.0.0', 0), (e: unknown) => e instanceof InvalidInputError && /--monitor-token/.test(e.message));
 });
+
+test('over QUIC too: a client that stops reading stalls on flow control and is closed as slow_consumer', { timeout: 60_000 }, async () => {
+  const gw = new GatewayServer(resolveGatewayConfig({ ...flags, 'session-buffer-limit': 60, 'write-stall-timeout': '2s' }, {}), undefined, silentLogger);
+  await gw.start();
+  const dialer = await getTransport('quic').createDialer({ insecure: true, connectTimeoutMs: 5000 });
+  try {
+    const slow = await RawClient.open(dialer, gw.port, 'slow');
+    slow.conn.stopReading!();
+    const payload = new Uint8Array(32 * 1024);
+    for (let i = 1; i <= 600 && gw.snapshotCounters().slow_consumer_closes === 0; i++) {
+      await slow.send({ msgId: 1 + i, seqId: i, business: { action: 'business', payload } }).catch(() => undefined);
+    }
+    await waitFor(() => gw.snapshotCounters().slow_consumer_closes === 1, 20_000, 'the slow consumer to be closed');
+    assert.equal(gw.snapshotCounters().sessions_active, 0);
+  } finally {
+    await gw.stop();
+    await dialer.close();
+  }
+});

@@ -287,11 +287,21 @@ class QuicStreamConnection extends HandlerSlotConnection {
     this.onEnded(this);
   }
 
+  /** Resolves never once stopReading() was called: the read loop parks on it. */
+  private readGate: Promise<void> | null = null;
+
+  /** Fault injection: stop reading, so QUIC flow control stalls the peer's writes. */
+  stopReading(): void {
+    this.readGate ??= new Promise<void>(() => undefined);
+  }
+
   private async readLoop(): Promise<void> {
     const reader = this.stream.readable.getReader();
     let handlerError: unknown;
     try {
       for (;;) {
+        if (this.readGate !== null) await Promise.race([this.readGate, this.closeStarted]);
+        if (this.closing || this.ended) break;
         const { value, done } = await reader.read();
         if (done) break;
         handlerError = this.deliver(value);

@@ -82,6 +82,11 @@ class TcpConnection extends HandlerSlotConnection {
    * do not modify it until the promise settles. Rejects with TransportError when the connection is
    * closed or the write fails.
    */
+  /** Fault injection: stop reading, so TCP flow control stalls the peer's writes. */
+  stopReading(): void {
+    this.socket.pause();
+  }
+
   write(data: Uint8Array): Promise<void> {
     if (this.ended || this.closing || this.socket.destroyed) {
       return Promise.reject(new TransportError(`write on a closed TLS connection to ${this.remoteAddress}`));

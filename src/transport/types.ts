@@ -33,6 +33,11 @@ export interface Connection {
    */
   setHandlers(handlers: ConnectionHandlers): void;
   /**
+   * Stops reading from the peer for good (fault injection: a slow consumer whose receive window
+   * fills, so the peer's writes stall). Optional: transports without it cannot play that fault.
+   */
+  stopReading?(): void;
+  /**
    * Writes bytes to the stream. Resolves when the transport has accepted them (stream writer
    * resolved / socket write callback). Rejects with TransportError when the connection is closed.
    */
