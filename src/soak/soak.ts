@@ -1,0 +1,217 @@
+/**
+ * The bounded soak (issue 7 §6, `npm run soak`): well-behaved clients on the in-process gateway for
+ * a fixed time while a few misbehaving clients inject the faults the gateway must survive —
+ * garbage frames, clients that stop reading (slow consumers), silent sessions (idle timeout),
+ * connections that never say Hello, and connect floods. It passes when the well-behaved clients
+ * lose no response and see no reorder, gap or duplicate, every fault was actually injected and
+ * handled (counted by the gateway), and RSS grows less than 10% from the baseline sample (minute 2,
+ * or 20% into a shorter run) to the end.
+ */
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { startInProcessGateway } from '../gateway/in-process.js';
+import { resolveGatewayConfig, type GatewayFlags } from '../config/resolve.js';
+import { resolveLoadOptions } from '../config/load.js';
+import { runLoad } from '../load/run.js';
+import { getTransport } from '../transport/index.js';
+import type { Connection } from '../transport/types.js';
+import { ClientMessageType } from '../protocol/index.js';
+import type { RunResult } from '../metrics/result.js';
+
+/** Soak options. Durations in ms. */
+export interface SoakOptions {
+  durationMs: number;
+  clients: number;
+  /** total requests/s of the well-behaved clients */
+  rate: number;
+  /** generator threads for the well-behaved clients */
+  workers: number;
+  /** the gateway's idle timeout (silent sessions are closed after it) */
+  idleTimeoutMs: number;
+}
+
+/** Fault counts injected by the misbehaving clients. */
+export interface FaultsInjected {
+  garbage_connections: number;
+  slow_consumers: number;
+  silent_sessions: number;
+  no_hello_connections: number;
+  flood_connections: number;
+}
+
+/** The soak's outcome (`schema: gatectl.soak/v1`). RSS in bytes, times in s. */
+export interface SoakResult {
+  schema: 'gatectl.soak/v1';
+  started_at: string;
+  finished_at: string;
+  command: string;
+  options: SoakOptions;
+  environment: { node: string; platform: string; cpus: number; cpu_model: string; total_mem_bytes: number };
+  faults_injected: FaultsInjected;
+  /** the gateway's counters at the end (frame_errors, slow_consumer_closes, idle_closes, …) */
+  gateway_counters: Record<string, unknown>;
+  /** RSS once per 10 s: [seconds since start, bytes] */
+  rss_samples: [number, number][];
+  rss_baseline_bytes: number;
+  rss_baseline_at_s: number;
+  rss_end_bytes: number;
+  rss_growth: number;
+  /** the well-behaved clients' run */
+  run: RunResult;
+  checks: { name: string; ok: boolean; detail: string }[];
+  passed: boolean;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Runs the soak. `onLine` receives progress lines. Throws what the gateway or the load run throws
+ * at start (e.g. TransportError); fault-client failures are counted, never thrown.
+ */
+export async function runSoak(opts: SoakOptions, command: string, onLine: (l: string) => void = () => undefined): Promise<SoakResult> {
+  const startedAt = new Date().toISOString();
+  const flags: GatewayFlags = {
+    host: '127.0.0.1', port: 0, transport: 'quic', mode: 'async', 'upstream-latency': '5ms', 'upstream-distribution': 'exponential',
+    'before-notifies': 1, 'after-notifies': 1, 'idle-timeout': `${opts.idleTimeoutMs}ms`, 'session-buffer-limit': 200, 'write-stall-timeout': '5s',
+  };
+  const gw = await startInProcessGateway(resolveGatewayConfig(flags, {}));
+  const url = new URL(gw.url);
+  const port = Number(url.port);
+  const faults: FaultsInjected = { garbage_connections: 0, slow_consumers: 0, silent_sessions: 0, no_hello_connections: 0, flood_connections: 0 };
+  const dialer = await getTransport('quic').createDialer({ insecure: true, connectTimeoutMs: 10_000 });
+  const t0 = performance.now();
+  const end = t0 + opts.durationMs;
+  const rss: [number, number][] = [];
+  const sampler = setInterval(() => rss.push([Math.round((performance.now() - t0) / 1000), process.memoryUsage.rss()]), 10_000);
+  const held = new Set<Connection>();
+  const open = async (): Promise<Connection | null> => {
+    try {
+      const c = await dialer.dial('127.0.0.1', port);
+      held.add(c);
+      c.setHandlers({ data: () => undefined, close: () => held.delete(c) });
+      return c;
+    } catch {
+      return null;
+    }
+  };
+  const hello = (c: Connection, user: string) => c.write(ClientMessageType.encodeDelimited({ msgId: 1, hello: { userId: user, token: 't' } })).catch(() => undefined);
+  const every = (periodMs: number, fault: () => Promise<void>): Promise<void> => (async () => {
+    await sleep(Math.min(periodMs / 2, 5_000));
+    while (performance.now() < end - 3_000) {
+      await fault().catch(() => undefined);
+      await sleep(periodMs);
+    }
+  })();
+  const payload = new Uint8Array(32 * 1024);
+  const misbehaving = Promise.all([
+    // a frame whose length prefix is a 10-byte varint: the decoder's varint error closes only this connection
+    every(5_000, async () => {
+      const c = await open();
+      if (c === null) return;
+      faults.garbage_connections++;
+      await c.write(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])).catch(() => undefined);
+    }),
+    // a client that says Hello, stops reading and keeps asking for 32 KiB answers
+    every(30_000, async () => {
+      const c = await open();
+      if (c === null || c.stopReading === undefined) return;
+      faults.slow_consumers++;
+      await hello(c, `slow-${faults.slow_consumers}`);
+      await sleep(200);
+      c.stopReading();
+      for (let i = 1; i <= 2000 && held.has(c); i++) {
+        await c.write(ClientMessageType.encodeDelimited({ msgId: 1 + i, seqId: i, business: { action: 'business', payload } })).catch(() => undefined);
+        if (i % 50 === 0) await sleep(10);
+      }
+    }),
+    // a session that says Hello, then nothing: closed by the idle timeout
+    every(20_000, async () => {
+      const c = await open();
+      if (c === null) return;
+      faults.silent_sessions++;
+      await hello(c, `silent-${faults.silent_sessions}`);
+    }),
+    // a connection that never says Hello
+    every(20_000, async () => {
+      const c = await open();
+      if (c === null) return;
+      faults.no_hello_connections++;
+      await c.write(ClientMessageType.encodeDelimited({ heartbeat: { clientTimeMs: Date.now() } })).catch(() => undefined);
+    }),
+    // a burst of 50 connections opened and dropped at once
+    every(10_000, async () => {
+      const cs = await Promise.all(Array.from({ length: 50 }, () => open()));
+      faults.flood_connections += cs.filter((c) => c !== null).length;
+      await Promise.all(cs.map((c) => c?.close(0, 'flood', 1000)));
+    }),
+  ]);
+  let run: RunResult;
+  try {
+    const load = resolveLoadOptions({
+      clients: opts.clients, duration: `${opts.durationMs}ms`, rate: String(opts.rate), 'payload-bytes': 64,
+      'connect-timeout': '30s', 'drain-timeout': '15s', workers: opts.workers, heartbeat: '10s',
+    }, 'soak');
+    run = await runLoad(load, gw, (t) => { if (t.elapsed_s % 30 === 0) onLine(`${t.phase} ${t.elapsed_s}s: ${t.connected} connected, ${t.responses_per_s} resp/s, errors ${t.errors}`); });
+    await misbehaving;
+    // the end sample is taken while everything still runs (stopping the gateway thread frees memory)
+    rss.push([Math.round((performance.now() - t0) / 1000), process.memoryUsage.rss()]);
+  } finally {
+    clearInterval(sampler);
+    await Promise.all([...held].map((c) => c.close(0, 'soak done', 1000)));
+    await dialer.close();
+  }
+  const snap = await gw.serverResult();
+  await gw.stop();
+  const baselineAt = Math.min(120, Math.round((opts.durationMs / 1000) * 0.2));
+  const base = rss.find(([t]) => t >= baselineAt) ?? rss[0]!;
+  const last = rss[rss.length - 1]!;
+  const growth = (last[1] - base[1]) / base[1];
+  const counters = (snap?.counters ?? {}) as Record<string, unknown>;
+  const c = run.client;
+  const frameErrors = Object.values((counters.frame_errors ?? {}) as Record<string, number>).reduce((a, b) => a + b, 0);
+  const checks = [
+    { name: 'no lost responses', ok: c.unanswered === 0 && c.responses === c.requests_sent, detail: `${c.responses}/${c.requests_sent} answered, ${c.unanswered} unanswered` },
+    { name: 'no reorders, gaps or duplicates', ok: c.violations.reorders + c.violations.gaps + c.violations.duplicates + c.violations.notify_order_violations === 0, detail: JSON.stringify(c.violations) },
+    { name: 'no well-behaved client dropped', ok: c.connected === opts.clients && Object.keys(c.transport_errors).length === 0, detail: `${c.connected}/${opts.clients} connected, transport errors ${JSON.stringify(c.transport_errors)}` },
+    { name: 'garbage frames closed their connections', ok: faults.garbage_connections === 0 || frameErrors >= 1, detail: `${faults.garbage_connections} injected, frame_errors ${JSON.stringify(counters.frame_errors)}` },
+    { name: 'slow consumers closed', ok: faults.slow_consumers === 0 || Number(counters.slow_consumer_closes) >= 1, detail: `${faults.slow_consumers} injected, slow_consumer_closes ${String(counters.slow_consumer_closes)}` },
+    { name: 'silent sessions closed by the idle timeout', ok: faults.silent_sessions === 0 || opts.durationMs < opts.idleTimeoutMs * 2 || Number(counters.idle_closes) >= 1, detail: `${faults.silent_sessions} injected, idle_closes ${String(counters.idle_closes)}` },
+    { name: 'RSS grew less than 10%', ok: growth < 0.1, detail: `${(base[1] / 2 ** 20).toFixed(1)} MiB at ${base[0]} s → ${(last[1] / 2 ** 20).toFixed(1)} MiB at ${last[0]} s (${(growth * 100).toFixed(1)}%)` },
+  ];
+  return {
+    schema: 'gatectl.soak/v1',
+    started_at: startedAt,
+    finished_at: new Date().toISOString(),
+    command,
+    options: opts,
+    environment: { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: os.availableParallelism(), cpu_model: os.cpus()[0]?.model ?? 'unknown', total_mem_bytes: os.totalmem() },
+    faults_injected: faults,
+    gateway_counters: counters,
+    rss_samples: rss,
+    rss_baseline_bytes: base[1],
+    rss_baseline_at_s: base[0],
+    rss_end_bytes: last[1],
+    rss_growth: growth,
+    run,
+    checks,
+    passed: checks.every((k) => k.ok),
+  };
+}
+
+/** The soak as markdown (pure). */
+export function renderSoakMarkdown(r: SoakResult): string {
+  const c = r.run.client;
+  const e = c.latency.e2e.summary;
+  return [
+    `# gatectl soak: ${r.passed ? 'PASSED' : 'FAILED'}`, '',
+    `- command: \`${r.command}\``,
+    `- machine: ${r.environment.cpus} × ${r.environment.cpu_model}, Node ${r.environment.node}, ${r.environment.platform}`,
+    `- ${r.options.clients} well-behaved clients at ${r.options.rate} requests/s for ${r.options.durationMs / 1000} s (${r.options.workers} generator threads), in-process gateway over QUIC`,
+    `- faults injected: ${Object.entries(r.faults_injected).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `- well-behaved: ${c.requests_sent} requests, ${c.responses} responses, e2e p50 ${(e.p50_us / 1000).toFixed(1)} ms, p99 ${(e.p99_us / 1000).toFixed(1)} ms, max ${(e.max_us / 1000).toFixed(1)} ms`,
+    '', '| check | ok | detail |', '|---|---|---|',
+    ...r.checks.map((k) => `| ${k.name} | ${k.ok ? 'yes' : '**no**'} | ${k.detail.replace(/\|/g, '\\|')} |`),
+    '', `RSS samples (s, MiB): ${r.rss_samples.map(([t, b]) => `${t}:${(b / 2 ** 20).toFixed(0)}`).join(' ')}`,
+    '', `Gateway counters: \`${JSON.stringify(r.gateway_counters)}\``, '',
+  ].join('\n');
+}
