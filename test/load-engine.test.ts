@@ -1,6 +1,6 @@
 /**
  * Load engine (issue 4 §1, 2, 6, 7): open model with intended send times and coordinated-omission
- * correction, dropped_iterations, closed model, generator threads and shards. Real QUIC on
+ * correction, dropped_iterations, closed model, generator processes and shards. Real QUIC on
  * 127.0.0.1 against the in-process gateway; every run is bounded (≤ 2 s of load).
  */
 import { test } from 'node:test';
@@ -79,12 +79,12 @@ test('closed model: --concurrency requests in flight per client; corrected and u
   }
 });
 
-test('--workers 2: clients split over two generator threads, histograms merged to the exact count', { timeout: 60_000 }, async () => {
+test('--workers 2: clients split over two generator processes, histograms merged to the exact count', { timeout: 60_000 }, async () => {
   const gw = await startInProcessGateway(resolveGatewayConfig(gwFlags, {}));
   try {
     const r = await runLoad(loadOptions('workers', { clients: 20, rate: '100', workers: 2 }), gw);
     const c = r.client;
-    assert.equal(r.generator.threads, 2);
+    assert.equal(r.generator.workers, 2);
     assert.equal(c.connected, 20);
     assert.equal(c.requests_sent + c.dropped_iterations!, 100);
     assert.equal(c.responses, c.requests_sent);

@@ -44,7 +44,7 @@ function makeResult(o: { label: string; startedAt: string; e2e: number[]; respon
       requests_per_s: Math.round(((responses + 1) / steadyS) * 10) / 10,
       latency: { e2e: encodeLatency(hist(o.e2e)), connect: encodeLatency(hist([1000, 2000])), schedule_lag: encodeLatency(hist([10])) },
     },
-    generator: { threads: 1, event_loop_delay_p99_ms: 3, event_loop_delay_max_ms: 9, generator_bound: false, peak_rss_bytes: 100 },
+    generator: { workers: 1, event_loop_delay_p99_ms: 3, event_loop_delay_max_ms: 9, generator_bound: false, peak_rss_bytes: 100 },
     server: o.server === false ? null : {
       source: 'in-process',
       stages: { enqueue_latency: encodeLatency(hist(o.e2e.map((v) => v / 100))), lock_wait: encodeLatency(hist([])) },

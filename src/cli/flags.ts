@@ -47,7 +47,7 @@ export const loadFlags = {
   concurrency: Flags.integer({ description: 'closed model: requests in flight per client', default: 1, min: 1 }),
   'think-time': Flags.string({ description: 'closed model: pause after each answer, e.g. 100ms', default: '0ms' }),
   heartbeat: Flags.string({ description: 'a client silent this long sends a Heartbeat (0 = never)', default: '30s' }),
-  workers: Flags.integer({ description: 'generator threads the clients are split over (histograms merged)', default: 1, min: 1, max: 64 }),
+  workers: Flags.integer({ description: 'generator processes the clients are split over (histograms merged, never averaged)', default: 1, min: 1, max: 64 }),
   shard: Flags.string({ description: 'run slice INDEX/COUNT (0-based) of the clients and of the rate; merge the results with report --merge' }),
   'payload-bytes': Flags.integer({ description: 'business request payload size in bytes', default: 64, min: 0, max: 1_000_000 }),
   'connect-timeout': Flags.string({ description: 'per-connection connect timeout', default: '10s' }),

@@ -73,7 +73,7 @@ export function resolveLoadOptions(flags: LoadFlags, label: string, recordedConf
     : positiveRate(flags['rate-per-client'] ?? '1', '--rate-per-client', 10_000) * flags.clients;
   const schedule = overrides.schedule ?? stagesToSchedule({ model, clients: flags.clients, rate: model === 'open' ? rate : null, ratePerClient: null, stages: [{ kind: 'steady', durationMs }] });
   const workers = flags.workers ?? 1;
-  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new InvalidInputError(`--workers ${workers} is not valid: use 1..64 generator threads`);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new InvalidInputError(`--workers ${workers} is not valid: use 1..64 generator processes`);
   return {
     clients: schedule.maxClients,
     model,

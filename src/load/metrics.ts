@@ -1,5 +1,5 @@
 /**
- * Counters and histograms shared by all load clients of one run (one set per generator thread).
+ * Counters and histograms shared by all load clients of one run (one set per generator process).
  * Histograms come from the metrics factory and record µs.
  */
 import { createHistogram, recordUs, type Histogram } from '../metrics/histogram.js';

@@ -1,6 +1,6 @@
 /**
  * The load run (DESIGN §6 `gatectl load`, issue 4): the run's clients are split into slices (one per
- * generator thread, `--workers`; a `--shard i/n` keeps only its part), each slice connects and says
+ * generator process, `--workers`; a `--shard i/n` keeps only its part), each slice connects and says
  * Hello, all slices start the steady phase at one common instant, then drain. Open model: requests
  * leave at intended times from the arrival schedule, and e2e latency is measured from those times
  * (coordinated-omission corrected, wrk2) beside the uncorrected latency from the actual send.
@@ -8,7 +8,8 @@
  */
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { TransportName } from '../transport/types.js';
 import { InvalidInputError, TransportError } from '../errors.js';
 import { decodeHistogram, encodeLatency, mergeHistograms } from '../metrics/histogram.js';
@@ -54,7 +55,7 @@ export interface LoadOptions {
   connectTimeoutMs: number;
   /** longest wait for outstanding responses after the steady phase, ms */
   drainTimeoutMs: number;
-  /** generator threads in this process (1 = the main thread) */
+  /** generator processes (1 = this process; more = child processes, see worker.ts) */
   workers: number;
   /** run only slice `index` of `count` of the clients and of the rate (`--shard index/count`) */
   shard?: { index: number; count: number };
@@ -119,8 +120,10 @@ function localSlice(spec: SliceSpec): SliceHandle {
   return h;
 }
 
+/** A slice in a child process (see worker.ts for why not a worker_thread). */
 function workerSlice(spec: SliceSpec): SliceHandle {
-  const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: spec });
+  const worker = fork(fileURLToPath(new URL('./worker.js', import.meta.url)), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'advanced' });
+  worker.send({ type: 'spec', spec });
   let onConnected!: (v: { connected: number; summary: Slice['connectSummary'] }) => void;
   let onPartial!: (p: SlicePartial) => void;
   let onClosed!: () => void;
@@ -131,14 +134,14 @@ function workerSlice(spec: SliceSpec): SliceHandle {
     tick: null,
     connected: Promise.race([new Promise<{ connected: number; summary: Slice['connectSummary'] }>((r) => { onConnected = r; }), failed]),
     run: (startEpochMs) => {
-      worker.postMessage({ type: 'run', startEpochMs });
+      worker.send({ type: 'run', startEpochMs });
       return Promise.race([new Promise<SlicePartial>((r) => { onPartial = r; }), failed]);
     },
     close: async () => {
       const closed = new Promise<void>((r) => { onClosed = r; });
-      worker.postMessage({ type: 'close' });
+      if (worker.connected) worker.send({ type: 'close' });
       await Promise.race([closed, new Promise((r) => setTimeout(r, 5000)), failed.catch(() => undefined)]);
-      await worker.terminate();
+      if (worker.exitCode === null) worker.kill();
     },
   };
   worker.on('message', (msg: { type: string; tick?: SliceTick; connected?: number; summary?: Slice['connectSummary']; partial?: SlicePartial; message?: string }) => {
@@ -147,15 +150,19 @@ function workerSlice(spec: SliceSpec): SliceHandle {
       case 'connected': onConnected({ connected: msg.connected!, summary: msg.summary! }); break;
       case 'partial': onPartial(msg.partial!); break;
       case 'closed': onClosed?.(); break;
-      case 'error': onError(new TransportError(`generator thread failed: ${msg.message}`)); break;
+      case 'error': onError(new TransportError(`generator process failed: ${msg.message}`)); break;
     }
   });
-  worker.on('error', (err) => onError(new TransportError(`generator thread failed: ${err.message}`)));
+  worker.on('error', (err) => onError(new TransportError(`generator process failed: ${err.message}`)));
+  worker.on('exit', (code, signal) => {
+    onClosed?.();
+    if (code !== 0) onError(new TransportError(`generator process exited (${signal ?? `code ${code}`}) before finishing its slice`));
+  });
   return h;
 }
 
 /**
- * The global client indices of one generator thread. `--shard k/n` owns the clients c with
+ * The global client indices of one generator process. `--shard k/n` owns the clients c with
  * c mod n = k (and the arrivals i with i mod n = k), so shards interleave evenly through any ramp
  * and their union is exactly the single-process run; `--workers W` splits a shard the same way
  * (client c goes to thread ⌊c/n⌋ mod W, arrival i to thread ⌊i/n⌋ mod W).
@@ -167,10 +174,10 @@ export function sliceClientIds(clients: number, shard: { index: number; count: n
 }
 
 /**
- * Runs the load against `target` and returns the RunResult. Histograms of the generator threads
+ * Runs the load against `target` and returns the RunResult. Histograms of the generator processes
  * are merged, never averaged.
  * Throws InvalidInputError when the shard holds no client, TransportError when no client could
- * connect (the message names the target and the first connect error) or a generator thread failed.
+ * connect (the message names the target and the first connect error) or a generator process failed.
  */
 export async function runLoad(opts: LoadOptions, target: TargetHandle, onProgress?: (t: ProgressTick) => void): Promise<RunResult> {
   const { transport, host, port } = parseTargetUrl(target.url);
@@ -192,7 +199,9 @@ export async function runLoad(opts: LoadOptions, target: TargetHandle, onProgres
   let lastTotals = { requests: 0, responses: 0 };
   const tConnect = performance.now();
   let steadyStart = 0;
+  let parentPeakRss = process.memoryUsage.rss();
   const progressTimer = setInterval(() => {
+    parentPeakRss = Math.max(parentPeakRss, process.memoryUsage.rss());
     const ticks = handles.map((h) => h.tick);
     if (ticks.some((t) => t === null)) return;
     for (const h of handles) h.tick = null;
@@ -222,7 +231,8 @@ export async function runLoad(opts: LoadOptions, target: TargetHandle, onProgres
     steadyStart = performance.now() + 50;
     const partials = await Promise.all(handles.map((h) => h.run(startEpochMs)));
     const server = await target.serverResult();
-    return buildResult(opts, target, transport, startedAt, partials, server, myClients);
+    parentPeakRss = Math.max(parentPeakRss, process.memoryUsage.rss());
+    return buildResult(opts, target, transport, startedAt, partials, server, myClients, workers, parentPeakRss);
   } finally {
     clearInterval(progressTimer);
     await Promise.all(handles.map((h) => h.close().catch(() => undefined)));
@@ -231,7 +241,7 @@ export async function runLoad(opts: LoadOptions, target: TargetHandle, onProgres
 
 /** Merges the slices' partials into a RunResult (counters summed, histograms merged, seconds aligned). */
 function buildResult(opts: LoadOptions, target: TargetHandle, transport: TransportName, startedAt: Date,
-  partials: SlicePartial[], server: ServerResult | null, myClients: number): RunResult {
+  partials: SlicePartial[], server: ServerResult | null, myClients: number, workers: number, parentPeakRss: number): RunResult {
   const sum = (f: (p: SlicePartial) => number) => partials.reduce((a, p) => a + f(p), 0);
   const addInto = (into: Record<string, number>, from: Record<string, number>) => {
     for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
@@ -313,11 +323,12 @@ function buildResult(opts: LoadOptions, target: TargetHandle, transport: Transpo
       latency,
     },
     generator: {
-      threads: partials.length,
+      workers: partials.length,
       event_loop_delay_p99_ms: Math.round(eldP99 * 100) / 100,
       event_loop_delay_max_ms: Math.round(eldMax * 100) / 100,
       generator_bound: generatorBound,
-      peak_rss_bytes: Math.max(...partials.map((p) => p.peakRssBytes)),
+      peak_rss_bytes: workers > 1 ? parentPeakRss : Math.max(parentPeakRss, ...partials.map((p) => p.peakRssBytes)),
+      ...(workers > 1 ? { workers_peak_rss_bytes: Math.max(...partials.map((p) => p.peakRssBytes)) } : {}),
     },
     server,
     timeseries: series,

@@ -1,27 +1,33 @@
 /**
- * worker_thread entry of a `--workers N` generator thread: runs one Slice. Protocol with the parent
- * (load/run.ts): workerData = SliceSpec;
- * worker → parent: `{type:'tick', tick}` each second, `{type:'connected', connected, summary}`,
- * `{type:'partial', partial}`, `{type:'error', message}`;
- * parent → worker: `{type:'run', startEpochMs}` (common steady start), `{type:'close'}`.
+ * Entry of a `--workers N` generator process: runs one Slice. It is a child process (fork with
+ * IPC), not a worker_thread: @matrixai/quic's native code crashed the whole process (SIGSEGV,
+ * "corrupted size vs. prev_size") when three threads of one process drove QUIC connections at
+ * 2000 clients, while separate processes are isolated. Protocol with the parent (load/run.ts):
+ * parent → child: `{type:'spec', spec}` (first), `{type:'run', startEpochMs}` (common steady start),
+ * `{type:'close'}`;
+ * child → parent: `{type:'tick', tick}` each second, `{type:'connected', connected, summary}`,
+ * `{type:'partial', partial}`, `{type:'closed'}`, `{type:'error', message}`.
  */
-import { parentPort, workerData } from 'node:worker_threads';
 import { Slice, type SliceSpec } from './engine.js';
 
-const port = parentPort!;
-const slice = new Slice(workerData as SliceSpec, (tick) => port.postMessage({ type: 'tick', tick }));
+const send = (msg: unknown): void => {
+  process.send?.(msg);
+};
+const fail = (err: unknown): void => send({ type: 'error', message: (err as Error).message });
+let slice: Slice | null = null;
 
-const fail = (err: unknown): void => port.postMessage({ type: 'error', message: (err as Error).message });
-
-port.on('message', (msg: { type: string; startEpochMs?: number }) => {
-  if (msg.type === 'run') {
-    slice.run(msg.startEpochMs!).then((partial) => port.postMessage({ type: 'partial', partial }), fail);
+process.on('message', (msg: { type: string; spec?: SliceSpec; startEpochMs?: number }) => {
+  if (msg.type === 'spec') {
+    slice = new Slice(msg.spec!, (tick) => send({ type: 'tick', tick }));
+    slice.connect().then((connected) => send({ type: 'connected', connected, summary: slice!.connectSummary }), fail);
+  } else if (msg.type === 'run') {
+    slice!.run(msg.startEpochMs!).then((partial) => send({ type: 'partial', partial }), fail);
   } else if (msg.type === 'close') {
-    void slice.close().finally(() => {
-      port.postMessage({ type: 'closed' });
-      port.close();
+    void (slice?.close() ?? Promise.resolve()).finally(() => {
+      send({ type: 'closed' });
+      process.disconnect?.();
     });
   }
 });
-
-slice.connect().then((connected) => port.postMessage({ type: 'connected', connected, summary: slice.connectSummary }), fail);
+// the parent went away: do not linger
+process.on('disconnect', () => setTimeout(() => process.exit(0), 2000).unref());

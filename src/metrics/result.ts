@@ -77,15 +77,17 @@ export interface ClientResult {
 
 /** The load generator's view of itself. */
 export interface GeneratorResult {
-  /** generator threads (`--workers`) */
-  threads?: number;
-  /** event-loop delay of the generator thread with the worst p99 (each thread measures its own), ms */
+  /** generator processes (`--workers`; 1 = the gatectl process itself) */
+  workers?: number;
+  /** event-loop delay of the generator with the worst p99 (each generator process measures its own), ms */
   event_loop_delay_p99_ms: number;
   event_loop_delay_max_ms: number;
   /** true when the generator, not the target, limited the run (see README) */
   generator_bound: boolean;
-  /** largest resident set size of the gatectl process (generator + in-process gateway thread) sampled once per second during this run, bytes */
+  /** largest resident set size of the gatectl process (the in-process gateway's thread included, and the generator when --workers is 1), sampled once per second during this run, bytes */
   peak_rss_bytes: number;
+  /** with --workers > 1: largest resident set size of one generator child process, bytes */
+  workers_peak_rss_bytes?: number;
 }
 
 /** Server-side figures: stage histograms and queue/processor stats. */

@@ -19,7 +19,7 @@ export function runTitle(r: RunResult): string {
   const c = r.config;
   // results written before the open model (issue 4) carry rate_per_client instead of model/schedule
   const shape = c.schedule !== undefined ? String(c.schedule) : `${String(c.rate_per_client)}/s per client`;
-  const extras = [c.workers !== undefined && Number(c.workers) > 1 ? `${String(c.workers)} generator threads` : '', c.shard ? `shard ${String(c.shard)}` : '']
+  const extras = [c.workers !== undefined && Number(c.workers) > 1 ? `${String(c.workers)} generator processes` : '', c.shard ? `shard ${String(c.shard)}` : '']
     .filter((x) => x !== '').map((x) => ` · ${x}`).join('');
   return `${r.label} · ${String(c.target)} (${String(c.target_kind)}) · ${String(c.clients)} clients · ${shape} for ${r.steady_s.toFixed(1)} s${extras}`;
 }
@@ -51,7 +51,7 @@ export function summaryTable(r: RunResult): TableData {
       ['schedule lag p99', fmtUs(c.latency.schedule_lag.summary.p99_us)],
       ['violations (reorders/gaps/duplicates/notify order)', `${v.reorders}/${v.gaps}/${v.duplicates}/${v.notify_order_violations}`],
       ['generator event-loop delay p99', `${r.generator.event_loop_delay_p99_ms.toFixed(1)} ms${r.generator.generator_bound ? ' (generator_bound)' : ''}`],
-      ['peak RSS (whole process)', fmtMiB(r.generator.peak_rss_bytes)],
+      ['peak RSS (whole process)', fmtMiB(r.generator.peak_rss_bytes) + (r.generator.workers_peak_rss_bytes !== undefined ? ` (+ generator processes, largest ${fmtMiB(r.generator.workers_peak_rss_bytes)})` : '')],
     ],
   };
 }

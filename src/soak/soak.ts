@@ -24,7 +24,7 @@ export interface SoakOptions {
   clients: number;
   /** total requests/s of the well-behaved clients */
   rate: number;
-  /** generator threads for the well-behaved clients */
+  /** generator processes for the well-behaved clients */
   workers: number;
   /** the gateway's idle timeout (silent sessions are closed after it) */
   idleTimeoutMs: number;
@@ -206,7 +206,7 @@ export function renderSoakMarkdown(r: SoakResult): string {
     `# gatectl soak: ${r.passed ? 'PASSED' : 'FAILED'}`, '',
     `- command: \`${r.command}\``,
     `- machine: ${r.environment.cpus} × ${r.environment.cpu_model}, Node ${r.environment.node}, ${r.environment.platform}`,
-    `- ${r.options.clients} well-behaved clients at ${r.options.rate} requests/s for ${r.options.durationMs / 1000} s (${r.options.workers} generator threads), in-process gateway over QUIC`,
+    `- ${r.options.clients} well-behaved clients at ${r.options.rate} requests/s for ${r.options.durationMs / 1000} s (${r.options.workers} generator processes), in-process gateway over QUIC`,
     `- faults injected: ${Object.entries(r.faults_injected).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `- well-behaved: ${c.requests_sent} requests, ${c.responses} responses, e2e p50 ${(e.p50_us / 1000).toFixed(1)} ms, p99 ${(e.p99_us / 1000).toFixed(1)} ms, max ${(e.max_us / 1000).toFixed(1)} ms`,
     '', '| check | ok | detail |', '|---|---|---|',
