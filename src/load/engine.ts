@@ -18,8 +18,29 @@ import { arrivalTimeMs, clientsAt, mixPicker, type MixEntry, type Schedule } fro
 /** Open (arrival-rate) or closed (concurrency) model. */
 export type LoadModel = 'open' | 'closed';
 
-/** Everything one slice needs; plain data, so it can be handed to a worker thread. */
-export interface SliceSpec {
+/** How clients are driven: shared by the whole run's LoadOptions and each slice's SliceSpec. */
+export interface DriveOptions {
+  model: LoadModel;
+  /** rate(t) and clients(t) of the whole run (src/scenario/schedule.ts); its durationMs is the steady-phase length */
+  schedule: Schedule;
+  /** open model: per-client cap on outstanding requests; at the cap an intended send is dropped and counted (k6 dropped_iterations) */
+  maxInFlight: number;
+  /** closed model: requests kept in flight per client */
+  concurrency: number;
+  /** closed model: pause after an answer before the next send, ms */
+  thinkTimeMs: number;
+  /** request mix (action, weight, payload bytes) */
+  mix: MixEntry[];
+  /** a client silent this long sends a Heartbeat, ms (0 = never) */
+  heartbeatMs: number;
+  /** per-connection connect timeout, ms */
+  connectTimeoutMs: number;
+  /** longest wait for outstanding responses after the steady phase, ms */
+  drainTimeoutMs: number;
+}
+
+/** Everything one slice needs; plain data, so it can be handed to a generator process. */
+export interface SliceSpec extends DriveOptions {
   transport: TransportName;
   host: string;
   port: number;
@@ -27,23 +48,9 @@ export interface SliceSpec {
   ca?: string;
   /** global indices (0-based, ascending) of this slice's clients; user ids are `user-<index+1>` */
   clientIds: number[];
-  model: LoadModel;
-  /** the whole run's schedule (src/scenario/schedule.ts); durationMs is the steady-phase length */
-  schedule: Schedule;
   /** open model: this slice sends arrivals i = arrivalOffset + arrivalStride·m, m = 0, 1, … */
   arrivalOffset: number;
   arrivalStride: number;
-  /** open model: per-client cap on outstanding requests; at the cap an intended send is dropped and counted */
-  maxInFlight: number;
-  /** closed model: requests kept in flight per client */
-  concurrency: number;
-  /** closed model: pause after an answer before the next send, ms */
-  thinkTimeMs: number;
-  mix: MixEntry[];
-  /** a client silent this long sends a Heartbeat, ms (0 = never) */
-  heartbeatMs: number;
-  connectTimeoutMs: number;
-  drainTimeoutMs: number;
 }
 
 /** One second of a slice's steady phase; `e2e` is the encoded histogram of that second (µs). */

@@ -14,8 +14,7 @@ import type { TransportName } from '../transport/types.js';
 import { InvalidInputError, TransportError } from '../errors.js';
 import { decodeHistogram, encodeLatency, mergeHistograms } from '../metrics/histogram.js';
 import { RUN_SCHEMA, type RunResult, type ServerResult, type TimeSeriesPoint, type ViolationCounts } from '../metrics/result.js';
-import { Slice, type LoadModel, type SliceSecond, type SlicePartial, type SliceSpec, type SliceTick } from './engine.js';
-import type { MixEntry, Schedule } from '../scenario/index.js';
+import { Slice, type DriveOptions, type SliceSecond, type SlicePartial, type SliceSpec, type SliceTick } from './engine.js';
 
 /** A gateway to load: where it is, how to trust it, and how to read its server-side figures. */
 export interface TargetHandle {
@@ -33,28 +32,11 @@ export interface TargetHandle {
 }
 
 /** Options of one run (resolved from flags or a scenario by src/config/load.ts). */
-export interface LoadOptions {
+export interface LoadOptions extends DriveOptions {
   /** clients in the whole run (all shards): the schedule's maxClients */
   clients: number;
-  model: LoadModel;
-  /** rate(t) and clients(t) of the whole run (src/scenario/schedule.ts); its durationMs is the steady-phase length */
-  schedule: Schedule;
   /** how the schedule was made, for the result (e.g. `constant 1000/s`, or the scenario name) */
   scheduleLabel: string;
-  /** open model: per-client cap on outstanding requests (k6 dropped_iterations beyond it) */
-  maxInFlight: number;
-  /** closed model: requests in flight per client */
-  concurrency: number;
-  /** closed model: pause after each answer, ms */
-  thinkTimeMs: number;
-  /** request mix (action, weight, payload bytes) */
-  mix: MixEntry[];
-  /** a client silent this long sends a Heartbeat, ms (0 = never) */
-  heartbeatMs: number;
-  /** per-connection connect timeout, ms */
-  connectTimeoutMs: number;
-  /** longest wait for outstanding responses after the steady phase, ms */
-  drainTimeoutMs: number;
   /** generator processes (1 = this process; more = child processes, see worker.ts) */
   workers: number;
   /** run only slice `index` of `count` of the clients and of the rate (`--shard index/count`) */
