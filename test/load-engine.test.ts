@@ -48,7 +48,7 @@ test('open model: exactly rate × duration arrivals, each answered; corrected �
   }
 });
 
-test('open model: at --max-in-flight an arrival is dropped and counted (k6 dropped_iterations), never queued', { timeout: 60_000 }, async () => {
+test('open model: at --max-in-flight arrivals wait in the client\'s backlog; those still waiting when the schedule ends are dropped_iterations', { timeout: 60_000 }, async () => {
   const gw = await startInProcessGateway(resolveGatewayConfig({ ...gwFlags, 'upstream-latency': '300ms' }, {}));
   try {
     const r = await runLoad(loadOptions('dropped', { clients: 5, rate: '50', 'max-in-flight': 1 }), gw);
@@ -58,6 +58,24 @@ test('open model: at --max-in-flight an arrival is dropped and counted (k6 dropp
     assert.ok(c.requests_sent <= 5 * 5, `at most one in flight per client over ~1.3 s of 300 ms calls (${c.requests_sent})`);
     assert.equal(c.responses, c.requests_sent);
     assert.ok(r.warnings.some((w) => w.startsWith('dropped_iterations')));
+  } finally {
+    await gw.stop();
+  }
+});
+
+test('a 1 s upstream pause: the corrected p99 carries it, the uncorrected p99 does not (wrk2\'s coordinated-omission demonstration)', { timeout: 60_000 }, async () => {
+  // 2 clients, 100 requests/s for 4 s, one request in flight each; the 100th upstream call starts a 1 s stop-the-world pause
+  const gw = await startInProcessGateway(resolveGatewayConfig({ ...gwFlags, 'upstream-pause': '1s', 'upstream-pause-after': 100 }, {}));
+  try {
+    const r = await runLoad(loadOptions('stall', { clients: 2, rate: '100', duration: '4s', 'max-in-flight': 1, 'drain-timeout': '5s' }), gw);
+    const c = r.client;
+    const e2e = c.latency.e2e.summary;
+    const raw = c.latency.e2e_uncorrected!.summary;
+    assert.equal(c.responses, c.requests_sent);
+    assert.ok(e2e.p99_us >= 700_000, `corrected p99 ${e2e.p99_us} µs reflects the 1 s pause`);
+    assert.ok(raw.p99_us < 300_000, `uncorrected p99 ${raw.p99_us} µs does not (only the 2 requests in flight during the pause saw it)`);
+    assert.ok(raw.max_us >= 700_000, 'the requests in flight during the pause did wait');
+    assert.ok(c.latency.schedule_lag.summary.p99_us >= 500_000, 'the held-back arrivals left late');
   } finally {
     await gw.stop();
   }

@@ -8,6 +8,8 @@ export const gatewayFlags = {
   'upstream-latency': Flags.string({ description: 'mock upstream latency per call (mean for exponential), e.g. 5ms', default: '5ms' }),
   'upstream-distribution': Flags.string({ description: 'mock latency distribution: fixed, uniform, exponential or lognormal', default: 'fixed' }),
   'upstream-error-rate': Flags.string({ description: 'mock: fraction of calls that fail (500), 0..1' }),
+  'upstream-pause': Flags.string({ description: 'mock: one stop-the-world pause of this length (e.g. 1s) starting at call number --upstream-pause-after' }),
+  'upstream-pause-after': Flags.integer({ description: 'mock: the call number that starts the --upstream-pause (default 1000)', min: 1 }),
   'upstream-timeout-rate': Flags.string({ description: 'mock: fraction of calls that never answer (504 after --task-timeout), 0..1' }),
   upstream: Flags.string({ description: 'HTTP upstream base URL (protobuf or JSON UpstreamRequest over POST); default: the in-process mock' }),
   'before-notifies': Flags.integer({ description: 'notifies sent before each response', default: 1, min: 0, max: 100 }),

@@ -64,6 +64,8 @@ export interface GatewayFlags {
   key?: string;
   'upstream-error-rate'?: string;
   'upstream-timeout-rate'?: string;
+  'upstream-pause'?: string;
+  'upstream-pause-after'?: number;
   /** HTTP upstream base URL */
   upstream?: string;
   /** quota consumption: auto (follows --mode), sync, async or off */
@@ -156,6 +158,9 @@ export function resolveGatewayConfig(flags: GatewayFlags, env: NodeJS.ProcessEnv
       distribution: oneOf<LatencyDistribution>(flags['upstream-distribution'], LATENCY_DISTRIBUTIONS, '--upstream-distribution'),
       errorRate: rate(flags['upstream-error-rate'], '--upstream-error-rate'),
       timeoutRate: rate(flags['upstream-timeout-rate'], '--upstream-timeout-rate'),
+      ...(flags['upstream-pause'] !== undefined
+        ? { pause: { afterCalls: flags['upstream-pause-after'] ?? 1000, durationMs: parseDurationMs(flags['upstream-pause'], '--upstream-pause') } }
+        : {}),
       beforeNotifies: flags['before-notifies'],
       afterNotifies: flags['after-notifies'],
     },

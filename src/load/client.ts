@@ -41,7 +41,9 @@ export class LoadClient {
   closed = false;
   /** performance.now() (ms) of the last frame this client wrote (heartbeats are sent after silence) */
   lastWriteAt = performance.now();
-  /** Called after each answer (response or ErrorResponse) to a business request: the closed model's next send. */
+  /** open model: intended send times (performance.now() ms) of arrivals waiting for a free in-flight slot */
+  readonly backlog: number[] = [];
+  /** Called after each answer (response or ErrorResponse) to a business request: the next send (closed model, open-model backlog). */
   onAnswer: ((c: LoadClient) => void) | null = null;
 
   constructor(readonly id: number, readonly conn: Connection, private readonly m: ClientMetrics) {

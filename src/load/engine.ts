@@ -260,17 +260,26 @@ export class Slice {
   /**
    * Open model: arrival i (of the whole run) is due at `arrivalTimeMs(schedule, i)`; this slice
    * takes i = offset + stride·m and deals them round-robin over its clients that are active then
-   * (global index below clientsAt(t)). A client that already has `maxInFlight` outstanding, or has
-   * closed, does not send: the arrival is counted in dropped_iterations. One timer for the slice;
-   * when the event loop is late, every overdue arrival is sent at once and its lateness recorded as
-   * schedule lag (and in the corrected e2e latency).
+   * (global index below clientsAt(t)). A client that already has `maxInFlight` outstanding keeps the
+   * arrival in its backlog and sends it when an answer frees a slot — late, so the wait is schedule
+   * lag and part of the corrected latency but not of the uncorrected one (wrk2). Arrivals still in a
+   * backlog when the schedule ends, beyond MAX_BACKLOG, or dealt to a closed client are
+   * dropped_iterations (k6). One timer for the slice; when the event loop is late, every overdue
+   * arrival is dealt at once.
    */
   private runOpen(start: number): Promise<void> {
     const s = this.spec;
     const clients = this.clients;
     const m = this.m;
+    let open = true;
+    const drainBacklog = (c: LoadClient): void => {
+      while (open && c.backlog.length > 0 && c.outstanding < s.maxInFlight && !c.closed) {
+        this.sendNext(c, c.backlog.shift()!, performance.now());
+      }
+    };
+    for (const c of clients) c.onAnswer = drainBacklog;
     let k = 0;
-    return new Promise((resolve) => {
+    return new Promise<void>((resolve) => {
       const loop = (): void => {
         const now = performance.now();
         for (;;) {
@@ -284,11 +293,20 @@ export class Slice {
           const active = activeCount(clients, clientsAt(s.schedule, t));
           const c = clients[k % active]!;
           k++;
-          if (c.closed || c.outstanding >= s.maxInFlight) m.droppedIterations++;
+          if (c.closed || c.backlog.length >= MAX_BACKLOG) m.droppedIterations++;
+          else if (c.outstanding >= s.maxInFlight || c.backlog.length > 0) c.backlog.push(due);
           else this.sendNext(c, due, now);
         }
       };
       loop();
+    }).then(() => {
+      // the schedule is over: what still waits was never sent
+      open = false;
+      for (const c of clients) {
+        m.droppedIterations += c.backlog.length;
+        c.backlog.length = 0;
+        c.onAnswer = null;
+      }
     });
   }
 
@@ -339,6 +357,9 @@ export class Slice {
     this.onTick?.({ phase: this.phase, connected: this.phase === 'connecting' ? this.clients.length : this.liveClients(), requests: m.requestsSent, responses: m.responses, errors: m.errors, e2e: encoded });
   }
 }
+
+/** Arrivals one client may hold back at its in-flight cap; beyond, they are dropped_iterations (bounded memory). */
+const MAX_BACKLOG = 100_000;
 
 /** Clients (sorted by global id) whose global id is below `limit`: binary search; at least 1. */
 function activeCount(clients: readonly LoadClient[], limit: number): number {

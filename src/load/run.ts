@@ -264,7 +264,7 @@ function buildResult(opts: LoadOptions, target: TargetHandle, transport: Transpo
   }
   if (target.insecure && target.kind === 'remote') warnings.push('--insecure: the server certificate was not verified');
   const dropped = sum((p) => p.droppedIterations);
-  if (dropped > 0) warnings.push(`dropped_iterations ${dropped}: intended sends skipped because a client had --max-in-flight ${opts.maxInFlight} requests outstanding (the target could not keep up)`);
+  if (dropped > 0) warnings.push(`dropped_iterations ${dropped}: arrivals never sent — still waiting for a free --max-in-flight ${opts.maxInFlight} slot when the schedule ended (the target could not keep up)`);
   if (latency.schedule_lag.summary.p99_us > 50_000) warnings.push(`schedule lag p99 ${(latency.schedule_lag.summary.p99_us / 1000).toFixed(1)} ms: requests left late`);
   return {
     schema: RUN_SCHEMA,

@@ -5,6 +5,7 @@
  * inject failures (`errorRate`, seed 004 §5.2 → 500) and silences (`timeoutRate`, seed 004 §3.4 → 504).
  * `startMockUpstreamServer` (http-server.ts) serves the same behaviour over HTTP.
  */
+import { performance } from 'node:perf_hooks';
 import { InvalidInputError } from '../errors.js';
 import { NotifyPlacement, type Notify, type UpstreamRequest, type UpstreamResponse } from '../protocol/index.js';
 import { UpstreamError, UpstreamTimeoutError } from './errors.js';
@@ -45,10 +46,16 @@ export interface MockUpstreamConfig {
    * `errorRate + timeoutRate` must not exceed 1.
    */
   timeoutRate?: number;
+  /**
+   * one stop-the-world pause (a GC pause, a failover): when business/zone call number `afterCalls`
+   * starts, every call started in the next `durationMs` ms answers only after that window ends.
+   * Absent = no pause. For coordinated-omission tests (issue 4).
+   */
+  pause?: { afterCalls: number; durationMs: number };
 }
 
 /** Defaults: 5 ms fixed, one before- and one after-notify, σ 0.5 for lognormal, no injected errors or timeouts. */
-export const DEFAULT_MOCK_UPSTREAM: Readonly<Required<MockUpstreamConfig>> = Object.freeze({
+export const DEFAULT_MOCK_UPSTREAM: Readonly<Required<Omit<MockUpstreamConfig, 'pause'>>> = Object.freeze({
   latencyMs: 5, distribution: 'fixed', lognormalSigma: 0.5, beforeNotifies: 1, afterNotifies: 1, errorRate: 0, timeoutRate: 0,
 });
 
@@ -125,6 +132,21 @@ export class MockUpstream implements Upstream {
     this.failRate = errorRate + timeoutRate;
   }
 
+  private calls = 0;
+  private pauseUntil = 0;
+
+  /** One business/zone call's latency, ms: a draw plus what is left of the configured pause. */
+  private callLatencyMs(): number {
+    const p = this.config.pause;
+    let extra = 0;
+    if (p !== undefined) {
+      const now = performance.now();
+      if (++this.calls === p.afterCalls) this.pauseUntil = now + p.durationMs;
+      if (now < this.pauseUntil) extra = this.pauseUntil - now;
+    }
+    return this.sampleLatencyMs() + extra;
+  }
+
   /** Draws one latency in ms (≥ 0) from the configured distribution; mean `latencyMs`. Never throws. */
   sampleLatencyMs(): number {
     const mean = this.latencyMs;
@@ -166,7 +188,7 @@ export class MockUpstream implements Upstream {
     if (opts === undefined || ((opts.timeoutMs ?? 0) <= 0 && opts.signal === undefined)) {
       // fast path: no deadline, no abort
       if (fate === Fate.SILENT) return new Promise<never>(() => {});
-      return this.delay(this.sampleLatencyMs()).then(() => this.answer(fate, req));
+      return this.delay(this.callLatencyMs()).then(() => this.answer(fate, req));
     }
     return this.guardedCall(fate, req, opts);
   }
@@ -228,7 +250,7 @@ export class MockUpstream implements Upstream {
           } catch (err) {
             reject(err as Error);
           }
-        }, this.sampleLatencyMs());
+        }, this.callLatencyMs());
       }
     });
   }
