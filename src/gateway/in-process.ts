@@ -30,6 +30,8 @@ export interface InProcessGateway {
   resetStages(): Promise<void>;
   /** Current snapshot: stage histograms (encoded), queue, processor and counters. */
   snapshot(): Promise<GatewaySnapshot>;
+  /** The gateway thread's V8 heap (bytes): used and total heap, and external memory (buffers). */
+  heap(): Promise<{ used_heap_size: number; total_heap_size: number; external_memory: number }>;
   /** Drains and stops the gateway (bounded: 10 s inside, 15 s here), then ends the thread. */
   stop(): Promise<void>;
 }
@@ -84,6 +86,11 @@ export async function startInProcessGateway(config: GatewayConfig): Promise<InPr
       const p = waitFor<{ snapshot: GatewaySnapshot }>('snapshot', 10_000);
       worker.postMessage({ type: 'snapshot' });
       return (await p).snapshot;
+    },
+    async heap() {
+      const p = waitFor<{ heap: { used_heap_size: number; total_heap_size: number; external_memory: number } }>('heap', 10_000);
+      worker.postMessage({ type: 'heap' });
+      return (await p).heap;
     },
     async stop() {
       if (stopped) return;

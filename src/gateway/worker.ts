@@ -1,11 +1,12 @@
 /**
  * worker_thread entry of the in-process gateway (DESIGN §5: the target never runs on the load
  * clients' event loop). Protocol with the parent (gateway/in-process.ts):
- * parent -> worker: `{ type: 'reset' | 'snapshot' | 'stop' }`;
+ * parent -> worker: `{ type: 'reset' | 'snapshot' | 'heap' | 'stop' }`;
  * worker -> parent: `{ type: 'ready', port, certPem, fingerprint }`, `{ type: 'snapshot', snapshot }`,
- * `{ type: 'reset-done' }`, `{ type: 'stopped' }`, `{ type: 'error', message, code, exitCode }`.
+ * `{ type: 'heap', heap }`, `{ type: 'reset-done' }`, `{ type: 'stopped' }`, `{ type: 'error', message, code, exitCode }`.
  */
 import { createLogger } from '../log.js';
+import v8 from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { GatewayServer } from './server.js';
 import type { GatewayConfig } from './config.js';
@@ -29,6 +30,11 @@ port.on('message', (msg: { type: string }) => {
       server.stages.reset();
       port.postMessage({ type: 'reset-done' });
       break;
+    case 'heap': {
+      const h = v8.getHeapStatistics();
+      port.postMessage({ type: 'heap', heap: { used_heap_size: h.used_heap_size, total_heap_size: h.total_heap_size, external_memory: h.external_memory } });
+      break;
+    }
     case 'snapshot':
       port.postMessage({ type: 'snapshot', snapshot: server.snapshot() });
       break;
