@@ -76,6 +76,7 @@ test('a 1 s upstream pause: the corrected p99 carries it, the uncorrected p99 do
     assert.ok(raw.p99_us < 300_000, `uncorrected p99 ${raw.p99_us} µs does not (only the 2 requests in flight during the pause saw it)`);
     assert.ok(raw.max_us >= 700_000, 'the requests in flight during the pause did wait');
     assert.ok(c.latency.schedule_lag.summary.p99_us >= 500_000, 'the held-back arrivals left late');
+    assert.ok(r.warnings.some((w) => w.includes('keeps up only while the latency stays below 1/50.0 s = 20.0 ms')), 'the unreachable-rate arithmetic is warned');
   } finally {
     await gw.stop();
   }

@@ -3,7 +3,7 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base.js';
 import { capacityFlags, gatewayFlags, loadFlags } from '../cli/flags.js';
 import { executeCapacity, executeRun } from '../cli/execute.js';
-import { resolveCapacityOptions } from '../config/load.js';
+import { reachabilityWarnings, resolveCapacityOptions } from '../config/load.js';
 import type { CapacityResult } from '../load/capacity.js';
 import { applyThresholds, setupRun, type RunFlags } from '../cli/run-setup.js';
 import { assertThresholds, renderThresholds } from '../load/thresholds.js';
@@ -60,6 +60,7 @@ export default class Load extends BaseCommand {
       target = remoteTarget(flags.target, { insecure: flags.insecure, ...(ca !== undefined ? { ca } : {}), ...(flags.monitor !== undefined ? { monitorUrl: flags.monitor } : {}) });
     }
     for (const w of setup.scenario?.warnings ?? []) this.note(`scenario: ${w}`);
+    for (const w of reachabilityWarnings(setup.load)) this.note(`WARNING: ${w}`);
     if (flags['find-max']) {
       const capacity = resolveCapacityOptions(flags, setup.load);
       const cap = await executeCapacity(setup.load, capacity, setup.gateway, target, !flags.quiet,

@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { TransportName } from '../transport/types.js';
+import { reachabilityWarnings } from '../config/load.js';
 import { InvalidInputError, TransportError } from '../errors.js';
 import { decodeHistogram, encodeLatency, mergeHistograms } from '../metrics/histogram.js';
 import { RUN_SCHEMA, type RunResult, type ServerResult, type TimeSeriesPoint, type ViolationCounts } from '../metrics/result.js';
@@ -254,7 +255,7 @@ function buildResult(opts: LoadOptions, target: TargetHandle, transport: Transpo
   const responses = sum((p) => p.responses);
   const requests = sum((p) => p.requestsSent);
   const latency = { e2e: merged('e2e'), e2e_uncorrected: merged('e2e_uncorrected'), connect: merged('connect'), schedule_lag: merged('schedule_lag') };
-  const warnings: string[] = [];
+  const warnings: string[] = [...reachabilityWarnings(opts)];
   if (connectFailures > 0) warnings.push(`${connectFailures} of ${myClients} clients failed to connect: ${firstConnectError}`);
   if (helloFailures > 0) warnings.push(`${helloFailures} clients were refused at Hello`);
   const generatorBound = eldP99 > GENERATOR_BOUND_ELD_P99_MS;
