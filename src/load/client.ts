@@ -11,9 +11,14 @@ import type { ViolationCounts } from '../metrics/result.js';
 import type { ClientMetrics } from './metrics.js';
 
 const GRID_WINDOW = 64; // answered requests whose late notifies are still checked
-const MISSING_WINDOW = 4096;
-/** Delayed cumulative ack, ms: one ack covers the pushes of one request (TCP delayed-ACK style). */
-export const ACK_DELAY_MS = 20; // missing server_seqs remembered to tell a late arrival (reorder) from a duplicate
+const MISSING_WINDOW = 4096; // missing server_seqs remembered to tell a late arrival (reorder) from a duplicate
+/**
+ * Longest delay of a standalone cumulative ack, ms. Acks normally ride in the same write as the
+ * next request (piggybacked); a standalone ack is written only when no request left within this
+ * time. With a 20 ms delay nearly every response cost its own ack write, about a third of the
+ * generator's CPU per response over QUIC (`npm run bench`, reports/reference/loadgen-bench.md).
+ */
+export const ACK_DELAY_MS = 1000;
 
 /** A request awaiting its response. */
 interface Pending {
@@ -85,7 +90,18 @@ export class LoadClient {
     this.grids.set(seqId, 0);
     this.m.requestSent(now - scheduledAt, scheduledAt);
     this.lastWriteAt = now;
-    const frame = ClientMessageType.encodeDelimited({ msgId, seqId, business: { action, payload } });
+    const request = ClientMessageType.encodeDelimited({ msgId, seqId, business: { action, payload } });
+    const contiguous = this.expectedSeq - 1;
+    let frame = request;
+    if (contiguous > this.lastAcked) {
+      // piggyback the pending cumulative ack on this write instead of a write of its own
+      this.lastAcked = contiguous;
+      if (this.ackTimer !== null) {
+        clearTimeout(this.ackTimer);
+        this.ackTimer = null;
+      }
+      frame = Buffer.concat([ClientMessageType.encodeDelimited({ ack: { ackedServerSeq: contiguous } }), request]);
+    }
     this.conn.write(frame).catch(() => this.m.transportError('write_failed'));
   }
 
