@@ -7,7 +7,7 @@
  *   src/bench/loadgen.ts).
  * `--only vinequeue|loadgen` runs one of them. VineQueue flags: --seconds (per cell), --producers,
  * --rate, --wal, --name. Loadgen flags: --transport, --connections, --in-flight, --duration (s per
- * phase), --rounds, --payload-bytes, --open-fraction, --histogram-values, --codec-iterations,
+ * phase), --rounds, --warmup, --payload-bytes, --open-fraction, --histogram-values, --codec-iterations,
  * --loadgen-name. --out-dir applies to both.
  *
  *   node dist/bench/run.js [--only vinequeue|loadgen] [--seconds 3] [--producers 100] [--rate 20000] [--wal] [--connections 100] [--in-flight 8] [--duration 5] [--out-dir reports]

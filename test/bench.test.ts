@@ -18,7 +18,7 @@ import { InvalidInputError } from '../src/errors.js';
 import { RawClient, waitFor } from './support.js';
 
 test('loadgen bench smoke: N=4, K=2, D=0.5 s, one round: shapes, ratio finite and > 0, reports written', { timeout: 90_000 }, async () => {
-  const opts = loadgenOptionsFromArgs({ connections: '4', 'in-flight': '2', duration: '0.5', rounds: '1', 'histogram-values': '20000', 'codec-iterations': '5000' });
+  const opts = loadgenOptionsFromArgs({ connections: '4', 'in-flight': '2', duration: '0.5', rounds: '1', warmup: '0', 'histogram-values': '20000', 'codec-iterations': '5000' });
   const lines: string[] = [];
   const r = await runLoadgenBench(opts, 'test', (l) => lines.push(l));
   assert.equal(r.schema, LOADGEN_BENCH_SCHEMA);
@@ -90,5 +90,6 @@ test('loadgen options: bad flags are InvalidInputError naming the flag', () => {
   assert.throws(() => loadgenOptionsFromArgs({ connections: '0' }), /--connections 0 is not valid/);
   assert.throws(() => loadgenOptionsFromArgs({ duration: 'abc' }), /--duration "abc" is not a number/);
   assert.throws(() => loadgenOptionsFromArgs({ 'open-fraction': '3' }), /--open-fraction/);
+  assert.throws(() => loadgenOptionsFromArgs({ warmup: '-1' }), /--warmup/);
   assert.equal(loadgenOptionsFromArgs({}).connections, 100);
 });

@@ -14,8 +14,9 @@
  *   options built by resolveLoadOptions exactly as the CLI does, one generator process.
  * - gatectl open: `runLoad` open model at `openFraction` (default 0.9) of the raw echo rate: did it
  *   keep up (dropped_iterations, schedule lag p99)?
- * - Ratio = gatectl closed responses/s ÷ raw echo responses/s (goal ≥ 0.85). Rounds alternate the
- *   order (raw first, then gatectl first …) so drift on a shared machine falls on both sides.
+ * - Ratio = gatectl closed responses/s ÷ raw echo responses/s (goal ≥ 0.85). An unrecorded warm-up
+ *   of each side comes first (JIT); rounds alternate the order (raw first, then gatectl first …) so
+ *   drift on a shared machine falls on both sides.
  * - Micro-costs in this process: recordUs on the factory histogram (ns per value), encode/decode of
  *   one histogram (µs), and the client's codec path (BusinessRequest encode, BusinessResponse frame
  *   decode, ns per message).
@@ -57,6 +58,8 @@ export interface LoadgenBenchOptions {
   durationS: number;
   /** raw/gatectl pairs; the order alternates per round */
   rounds: number;
+  /** unrecorded warm-up before round 1: one raw echo and one gatectl closed phase of this length, s (0 = none) */
+  warmupS: number;
   /** BusinessRequest payload, bytes (the CLI's --payload-bytes default is 64) */
   payloadBytes: number;
   /** open-model rate as a fraction of the raw echo rate (0 < f ≤ 2) */
@@ -67,9 +70,9 @@ export interface LoadgenBenchOptions {
   codecIterations: number;
 }
 
-/** Defaults: QUIC, N=100, K=8, D=5 s, 2 rounds, 64-byte payload, open at 90 %, 10M histogram values, 1M codec messages. */
+/** Defaults: QUIC, N=100, K=8, D=5 s, 2 rounds after a 1 s warm-up of each side, 64-byte payload, open at 90 %, 10M histogram values, 1M codec messages. */
 export const DEFAULT_LOADGEN_BENCH_OPTIONS: Readonly<LoadgenBenchOptions> = Object.freeze({
-  transport: 'quic', connections: 100, inFlight: 8, durationS: 5, rounds: 2, payloadBytes: 64, openFraction: 0.9,
+  transport: 'quic', connections: 100, inFlight: 8, durationS: 5, rounds: 2, warmupS: 1, payloadBytes: 64, openFraction: 0.9,
   histogramValues: 10_000_000, codecIterations: 1_000_000,
 });
 
@@ -86,18 +89,19 @@ export function validateLoadgenBenchOptions(o: LoadgenBenchOptions): void {
   int(o.histogramValues, 'histogram-values', 1000, 100_000_000);
   int(o.codecIterations, 'codec-iterations', 1000, 100_000_000);
   if (!(o.durationS > 0 && o.durationS <= 600)) throw new InvalidInputError(`--duration ${o.durationS} is not valid: use seconds within (0, 600], e.g. 5 or 0.5`);
+  if (!(o.warmupS >= 0 && o.warmupS <= 60)) throw new InvalidInputError(`--warmup ${o.warmupS} is not valid: use seconds within [0, 60] (0 = no warm-up)`);
   if (!(o.openFraction > 0 && o.openFraction <= 2)) throw new InvalidInputError(`--open-fraction ${o.openFraction} is not valid: use a fraction of the raw echo rate within (0, 2], e.g. 0.9`);
 }
 
 /** `node:util` parseArgs options of the loadgen flags (all strings; see `loadgenOptionsFromArgs`). */
 export const LOADGEN_ARG_OPTIONS = {
   transport: { type: 'string' }, connections: { type: 'string' }, 'in-flight': { type: 'string' }, duration: { type: 'string' },
-  rounds: { type: 'string' }, 'payload-bytes': { type: 'string' }, 'open-fraction': { type: 'string' },
+  rounds: { type: 'string' }, warmup: { type: 'string' }, 'payload-bytes': { type: 'string' }, 'open-fraction': { type: 'string' },
   'histogram-values': { type: 'string' }, 'codec-iterations': { type: 'string' },
 } as const;
 
 /** Usage text of the loadgen flags. */
-export const LOADGEN_USAGE = '[--transport quic|tcp] [--connections N (100)] [--in-flight K (8)] [--duration S (5, seconds per phase)] [--rounds R (2)] ' +
+export const LOADGEN_USAGE = '[--transport quic|tcp] [--connections N (100)] [--in-flight K (8)] [--duration S (5, seconds per phase)] [--rounds R (2)] [--warmup S (1, 0 = none)] ' +
   '[--payload-bytes B (64)] [--open-fraction F (0.9)] [--histogram-values V (10000000)] [--codec-iterations M (1000000)]';
 
 /** Builds validated options from parseArgs string values (defaults for absent flags). Throws InvalidInputError. */
@@ -115,6 +119,7 @@ export function loadgenOptionsFromArgs(values: Partial<Record<keyof typeof LOADG
     inFlight: num(values['in-flight'], d.inFlight, 'in-flight'),
     durationS: num(values.duration, d.durationS, 'duration'),
     rounds: num(values.rounds, d.rounds, 'rounds'),
+    warmupS: num(values.warmup, d.warmupS, 'warmup'),
     payloadBytes: num(values['payload-bytes'], d.payloadBytes, 'payload-bytes'),
     openFraction: num(values['open-fraction'], d.openFraction, 'open-fraction'),
     histogramValues: num(values['histogram-values'], d.histogramValues, 'histogram-values'),
@@ -633,6 +638,13 @@ export async function runLoadgenBench(o: LoadgenBenchOptions, command: string, o
   const gw = await startNullGateway(o.transport);
   try {
     say(`null gateway on ${gw.url}; ${o.rounds} round(s) of raw echo and gatectl closed, ${o.connections} connections × ${o.inFlight} in flight, ${o.durationS} s each`);
+    if (o.warmupS > 0) {
+      // JIT and connection-table warm-up of both processes; nothing recorded
+      say(`warm-up: raw echo and gatectl closed, ${o.warmupS} s each (not recorded)`);
+      const w = { ...o, durationS: o.warmupS };
+      await rawPhase(w, gw, 0);
+      await closedPhase(w, gw, 0);
+    }
     for (let round = 1; round <= o.rounds; round++) {
       const order = round % 2 === 1 ? ['raw', 'gatectl'] : ['gatectl', 'raw'];
       for (const which of order) {
@@ -768,6 +780,7 @@ function environmentLine(r: LoadgenBenchResult): string {
 const NOTES = [
   'Every figure was measured in this run on this machine. Target: the null gateway (decode, answer at once, no queue/processor/upstream) in its own process on 127.0.0.1.',
   'Raw echo: N connections × K pre-encoded requests in flight, one write per request, response frames counted, not decoded; no gatectl bookkeeping. gatectl: runLoad, closed model, same N and K, one generator process.',
+  'An unrecorded warm-up (one raw echo and one gatectl phase, --warmup s each) precedes round 1.',
   'Throughput = responses to requests sent in the window (including those answered in the drain) ÷ the window, on both sides. Rounds alternate the order of the two phases.',
   'CPU: process.cpuUsage of the generator (this process) and of the null gateway child from just before the window to the end of the drain, % of one core; CPU/resp = that time ÷ responses.',
   'Histogram and codec costs: single-thread loops timed with process.hrtime.bigint in the generator process after the throughput phases.',
@@ -781,7 +794,7 @@ export function renderLoadgenMarkdown(r: LoadgenBenchResult): string {
     `- command: \`${r.command}\``,
     `- machine: ${environmentLine(r)}`,
     `- run: ${r.created_at}, transport ${r.options.transport}, ${r.options.connections} connections × ${r.options.inFlight} in flight, ` +
-      `${r.options.durationS} s per phase, ${r.options.rounds} round(s), ${r.options.payloadBytes}-byte payload`,
+      `${r.options.durationS} s per phase, ${r.options.rounds} round(s) after a ${r.options.warmupS} s warm-up of each side, ${r.options.payloadBytes}-byte payload`,
     '',
     md(loadgenSummaryTable(r)), '',
     ...(r.warnings.length > 0 ? ['## Warnings', '', ...r.warnings.map((w) => `- ${w}`), ''] : []),
