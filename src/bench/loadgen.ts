@@ -20,8 +20,10 @@
  * - Micro-costs in this process: recordUs on the factory histogram (ns per value), encode/decode of
  *   one histogram (µs), and the client's codec path (BusinessRequest encode, BusinessResponse frame
  *   decode, ns per message).
- * Throughput definition, both sides alike: responses received to requests sent inside the window
- * (including those answered during the drain) ÷ the window length.
+ * Throughput definition, both sides alike: BusinessResponses the null gateway wrote inside the phase
+ * less a margin at each end (windowMarginMs: the in-flight fill and the drain are left out), counted
+ * and timed in the gateway process ÷ that window's length. The clients' own count (drain included,
+ * as `gatectl load` reports it) is kept beside it.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
@@ -137,6 +139,8 @@ export interface NullGatewayCounters {
   connections: number;
   /** BusinessResponses written */
   responses: number;
+  /** ClientAcks received (ignored otherwise) */
+  acks: number;
   /** connections closed for a frame that did not decode */
   badFrames: number;
 }
@@ -160,6 +164,8 @@ export function serveNullConnection(conn: Connection, counters: NullGatewayCount
       counters.responses++;
     } else if (m.body === 'hello') {
       out.push(ServerPushType.encodeDelimited({ serverSeq: ++serverSeq, hello: { msgId: m.msgId ?? 0, code: 200, sessionId } }));
+    } else if (m.body === 'ack') {
+      counters.acks++;
     }
   });
   conn.setHandlers({
@@ -181,8 +187,17 @@ export function serveNullConnection(conn: Connection, counters: NullGatewayCount
   });
 }
 
-/** CPU time of a process so far, µs, and the null gateway's response count. */
-export interface CpuSample { userUs: number; systemUs: number; responses: number }
+/** A sample of the null gateway process: CPU time so far (µs), counters, and when (its clock, ms). */
+export interface TargetSample {
+  userUs: number;
+  systemUs: number;
+  /** BusinessResponses written so far */
+  responses: number;
+  /** ClientAcks received so far */
+  acks: number;
+  /** performance.timeOrigin + performance.now() of the child when sampled, ms */
+  atMs: number;
+}
 
 /** A running null gateway child process. */
 export interface NullGateway {
@@ -192,8 +207,8 @@ export interface NullGateway {
   url: string;
   /** its self-signed certificate, the clients' CA (PEM) */
   certPem: string;
-  /** the child's CPU time so far (µs) and responses written */
-  cpu(): Promise<CpuSample>;
+  /** CPU time and counters of the child now. Rejects with TransportError when it does not answer within 10 s. */
+  sample(): Promise<TargetSample>;
   /** Closes the listener and ends the child (bounded: 5 s, then SIGKILL). */
   stop(): Promise<void>;
 }
@@ -206,10 +221,10 @@ export async function startNullGateway(transport: TransportName): Promise<NullGa
   const entry = fileURLToPath(new URL('./null-gateway.js', import.meta.url));
   // no --cpu-prof etc. in the target: profile flags belong to the generator process
   const child: ChildProcess = fork(entry, [transport], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
-  const next = <T>(type: string, timeoutMs: number): Promise<T> => new Promise<T>((resolve, reject) => {
+  const next = <T>(type: string, timeoutMs: number, id?: number): Promise<T> => new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => { cleanup(); reject(new TransportError(`null gateway: no '${type}' within ${timeoutMs} ms`)); }, timeoutMs);
-    const onMsg = (m: { type: string; message?: string }) => {
-      if (m.type === type) { cleanup(); resolve(m as T); } else if (m.type === 'error') { cleanup(); reject(new TransportError(`null gateway failed: ${m.message}`)); }
+    const onMsg = (m: { type: string; id?: number; message?: string }) => {
+      if (m.type === type && m.id === id) { cleanup(); resolve(m as T); } else if (m.type === 'error') { cleanup(); reject(new TransportError(`null gateway failed: ${m.message}`)); }
     };
     const onExit = (code: number | null) => { cleanup(); reject(new TransportError(`null gateway exited (code ${code}) before '${type}'`)); };
     const cleanup = () => { clearTimeout(timer); child.off('message', onMsg); child.off('exit', onExit); };
@@ -223,13 +238,15 @@ export async function startNullGateway(transport: TransportName): Promise<NullGa
     child.kill('SIGKILL');
     throw err;
   }
+  let ids = 0;
   return {
     transport, port: ready.port, certPem: ready.certPem, url: `${transport}://127.0.0.1:${ready.port}`,
-    async cpu() {
-      const p = next<CpuSample>('cpu', 10_000);
-      child.send({ type: 'cpu' });
+    async sample() {
+      const id = ++ids;
+      const p = next<TargetSample>('sample', 10_000, id);
+      child.send({ type: 'sample', id });
       const s = await p;
-      return { userUs: s.userUs, systemUs: s.systemUs, responses: s.responses };
+      return { userUs: s.userUs, systemUs: s.systemUs, responses: s.responses, acks: s.acks, atMs: s.atMs };
     },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
@@ -245,26 +262,54 @@ export async function startNullGateway(transport: TransportName): Promise<NullGa
 // ---------------------------------------------------------------------------------------------
 // Measurement helpers
 
-/** CPU and wall clock of the generator (this process) and the target between two marks. */
-class CpuWindow {
+/** Margin left out at each end of the in-window count: the in-flight fill and the drain, ms. */
+export function windowMarginMs(durationMs: number): number {
+  return Math.min(250, durationMs / 10);
+}
+
+/**
+ * What one phase cost and delivered, seen from outside the clients: CPU of both processes from
+ * `start()` to `stop()` (just before the window to the end of the drain), and the responses the
+ * null gateway wrote inside the window less a margin at each end (`windowMarginMs`), counted and
+ * timed by the gateway itself — the same measure for raw echo and gatectl.
+ */
+class PhaseMeter {
   private t0 = 0;
   private self0: NodeJS.CpuUsage = { user: 0, system: 0 };
-  private gw0: CpuSample = { userUs: 0, systemUs: 0, responses: 0 };
+  private gw0: TargetSample | null = null;
+  private inWindow: Promise<[TargetSample, TargetSample]> | null = null;
   wallMs = 0;
   generatorCpuUs = 0;
   gatewayCpuUs = 0;
+  /** gateway-counted responses and acks over start..stop */
+  gatewayResponses = 0;
+  gatewayAcks = 0;
+  /** gateway-counted responses inside the window, and the window's length on the gateway's clock, s */
+  windowResponses = 0;
+  windowS = 0;
   constructor(private readonly gateway: NullGateway) {}
-  async start(): Promise<void> {
-    this.gw0 = await this.gateway.cpu();
+  /** CPU marks now; the window opens `delayMs` from now and lasts `durationMs`. */
+  async start(delayMs: number, durationMs: number): Promise<void> {
+    this.gw0 = await this.gateway.sample();
     this.self0 = process.cpuUsage();
     this.t0 = performance.now();
+    const margin = windowMarginMs(durationMs);
+    const at = (ms: number) => new Promise<TargetSample>((resolve, reject) => setTimeout(() => this.gateway.sample().then(resolve, reject), ms));
+    this.inWindow = Promise.all([at(delayMs + margin), at(delayMs + durationMs - margin)]);
+    this.inWindow.catch(noop);
   }
   async stop(): Promise<void> {
     this.wallMs = performance.now() - this.t0;
     const self = process.cpuUsage(this.self0);
-    const gw = await this.gateway.cpu();
+    const gw = await this.gateway.sample();
+    const gw0 = this.gw0!;
     this.generatorCpuUs = self.user + self.system;
-    this.gatewayCpuUs = gw.userUs + gw.systemUs - this.gw0.userUs - this.gw0.systemUs;
+    this.gatewayCpuUs = gw.userUs + gw.systemUs - gw0.userUs - gw0.systemUs;
+    this.gatewayResponses = gw.responses - gw0.responses;
+    this.gatewayAcks = gw.acks - gw0.acks;
+    const [a, b] = await this.inWindow!;
+    this.windowResponses = b.responses - a.responses;
+    this.windowS = (b.atMs - a.atMs) / 1000;
   }
 }
 
@@ -275,14 +320,20 @@ export interface ThroughputCell {
   round: number;
   /** connections (raw) / clients (gatectl) connected */
   connected: number;
-  /** requests sent inside the window */
+  /** requests the clients sent in the phase */
   requests: number;
-  /** responses received to them (during the window and the drain) */
+  /** responses the clients received to them (during the phase and the drain) */
   responses: number;
-  /** measured window, s */
+  /** the counting window on the null gateway's clock (the phase less a margin at each end), s */
   window_s: number;
-  /** responses ÷ window, responses/s */
+  /** responses the null gateway wrote inside the window */
+  window_responses: number;
+  /** window_responses ÷ window_s, responses/s (the throughput compared) */
   responses_per_s: number;
+  /** client-side figure: responses ÷ phase length (drain included, as `gatectl load` reports it), responses/s */
+  client_responses_per_s: number;
+  /** ClientAcks the gateway received per response it wrote, over the phase and drain */
+  acks_per_response: number;
   /** generator (this process) CPU time over wall time from just before the window to the end of the drain, % of one core */
   generator_cpu_percent: number;
   /** null gateway process CPU over the same interval, % of one core */
@@ -478,35 +529,39 @@ export async function runRawEcho(o: RawEchoOptions, onWindow?: { start(): Promis
 
 const round1 = (n: number) => Math.round(n * 10) / 10;
 
-function cellFrom(phase: ThroughputCell['phase'], round: number, w: CpuWindow, c: { connected: number; requests: number; responses: number; errors: number; windowS: number }): ThroughputCell {
+function cellFrom(phase: ThroughputCell['phase'], round: number, w: PhaseMeter, c: { connected: number; requests: number; responses: number; errors: number; phaseS: number }): ThroughputCell {
   const wallUs = w.wallMs * 1000;
   return {
-    phase, round, connected: c.connected, requests: c.requests, responses: c.responses, window_s: Math.round(c.windowS * 1000) / 1000,
-    responses_per_s: round1(c.responses / c.windowS),
+    phase, round, connected: c.connected, requests: c.requests, responses: c.responses, window_s: Math.round(w.windowS * 1000) / 1000,
+    window_responses: w.windowResponses,
+    responses_per_s: w.windowS > 0 ? round1(w.windowResponses / w.windowS) : 0,
+    client_responses_per_s: round1(c.responses / c.phaseS),
+    acks_per_response: w.gatewayResponses > 0 ? Math.round((w.gatewayAcks / w.gatewayResponses) * 1000) / 1000 : 0,
     generator_cpu_percent: round1((w.generatorCpuUs / wallUs) * 100),
     gateway_cpu_percent: round1((w.gatewayCpuUs / wallUs) * 100),
-    generator_cpu_ns_per_response: c.responses > 0 ? Math.round((w.generatorCpuUs * 1000) / c.responses) : 0,
-    gateway_cpu_ns_per_response: c.responses > 0 ? Math.round((w.gatewayCpuUs * 1000) / c.responses) : 0,
+    generator_cpu_ns_per_response: w.gatewayResponses > 0 ? Math.round((w.generatorCpuUs * 1000) / w.gatewayResponses) : 0,
+    gateway_cpu_ns_per_response: w.gatewayResponses > 0 ? Math.round((w.gatewayCpuUs * 1000) / w.gatewayResponses) : 0,
     errors: c.errors, e2e_p50_us: null, e2e_p99_us: null, event_loop_delay_p99_ms: null, generator_bound: null, violations: null,
   };
 }
 
-function gatectlCell(phase: 'gatectl_closed' | 'gatectl_open', round: number, w: CpuWindow, r: RunResult): ThroughputCell {
+function gatectlCell(phase: 'gatectl_closed' | 'gatectl_open', round: number, w: PhaseMeter, r: RunResult): ThroughputCell {
   const c = r.client;
   const errors = Object.values(c.errors_by_code).reduce((a, b) => a + b, 0) + Object.values(c.transport_errors).reduce((a, b) => a + b, 0);
   const v = c.violations;
   return {
-    ...cellFrom(phase, round, w, { connected: c.connected, requests: c.requests_sent, responses: c.responses, errors, windowS: r.steady_s }),
+    ...cellFrom(phase, round, w, { connected: c.connected, requests: c.requests_sent, responses: c.responses, errors, phaseS: r.steady_s }),
     e2e_p50_us: c.latency.e2e.summary.p50_us, e2e_p99_us: c.latency.e2e.summary.p99_us,
     event_loop_delay_p99_ms: r.generator.event_loop_delay_p99_ms, generator_bound: r.generator.generator_bound,
     violations: v.gaps + v.reorders + v.duplicates + v.notify_order_violations,
   };
 }
 
-function targetHandle(gw: NullGateway, w: CpuWindow): TargetHandle {
+/** The null gateway as runLoad's target; runLoad starts the steady phase 50 ms after markSteadyStart. */
+function targetHandle(gw: NullGateway, w: PhaseMeter, durationMs: number): TargetHandle {
   return {
     url: gw.url, kind: 'remote', ca: gw.certPem, insecure: false,
-    markSteadyStart: () => w.start(),
+    markSteadyStart: () => w.start(50, durationMs),
     serverResult: async () => { await w.stop(); return null; },
   };
 }
@@ -520,26 +575,26 @@ function loadFlags(o: LoadgenBenchOptions) {
 
 /** Runs the raw echo phase once. */
 async function rawPhase(o: LoadgenBenchOptions, gw: NullGateway, round: number): Promise<ThroughputCell> {
-  const w = new CpuWindow(gw);
+  const w = new PhaseMeter(gw);
   const r = await runRawEcho({
     transport: o.transport, host: '127.0.0.1', port: gw.port, ca: gw.certPem, connections: o.connections, inFlight: o.inFlight,
     durationMs: Math.round(o.durationS * 1000), payloadBytes: o.payloadBytes, connectTimeoutMs: 30_000, drainTimeoutMs: 10_000,
-  }, w);
-  return cellFrom('raw_echo', round, w, { connected: r.connected, requests: r.requests, responses: r.responses, errors: r.writeErrors, windowS: r.windowMs / 1000 });
+  }, { start: () => w.start(0, Math.round(o.durationS * 1000)), stop: () => w.stop() });
+  return cellFrom('raw_echo', round, w, { connected: r.connected, requests: r.requests, responses: r.responses, errors: r.writeErrors, phaseS: r.windowMs / 1000 });
 }
 
 /** Runs gatectl's closed model once (N clients, concurrency K), options as the CLI builds them. */
 async function closedPhase(o: LoadgenBenchOptions, gw: NullGateway, round: number): Promise<ThroughputCell> {
-  const w = new CpuWindow(gw);
+  const w = new PhaseMeter(gw);
   const opts = resolveLoadOptions({ ...loadFlags(o), model: 'closed', concurrency: o.inFlight }, 'loadgen-bench-closed');
-  return gatectlCell('gatectl_closed', round, w, await runLoad(opts, targetHandle(gw, w)));
+  return gatectlCell('gatectl_closed', round, w, await runLoad(opts, targetHandle(gw, w, opts.schedule.durationMs)));
 }
 
 /** Runs gatectl's open model once at `rate` requests/s (CLI default max-in-flight). */
 async function openPhase(o: LoadgenBenchOptions, gw: NullGateway, rate: number): Promise<OpenModelCell> {
-  const w = new CpuWindow(gw);
+  const w = new PhaseMeter(gw);
   const opts = resolveLoadOptions({ ...loadFlags(o), model: 'open', rate: String(rate) }, 'loadgen-bench-open');
-  const r = await runLoad(opts, targetHandle(gw, w));
+  const r = await runLoad(opts, targetHandle(gw, w, opts.schedule.durationMs));
   const cell = gatectlCell('gatectl_open', 0, w, r);
   const requestsPerS = round1(r.client.requests_sent / r.steady_s);
   const lag = r.client.latency.schedule_lag.summary.p99_us;
@@ -659,7 +714,7 @@ export async function runLoadgenBench(o: LoadgenBenchOptions, command: string, o
         }
       }
     }
-    const rawRate = sumBy(raw, (c) => c.responses) / sumBy(raw, (c) => c.window_s);
+    const rawRate = sumBy(raw, (c) => c.window_responses) / sumBy(raw, (c) => c.window_s);
     const rate = Math.max(1, Math.round(rawRate * o.openFraction));
     say(`gatectl open model at ${rate} requests/s (${o.openFraction} × raw echo)`);
     open = await openPhase(o, gw, rate);
@@ -671,8 +726,8 @@ export async function runLoadgenBench(o: LoadgenBenchOptions, command: string, o
   say(`histogram record cost (${o.histogramValues} values) and codec cost (${o.codecIterations} messages)`);
   const histogram = measureHistogramCost(o.histogramValues);
   const codec = measureCodecCost(o.codecIterations, o.payloadBytes);
-  const rawRate = sumBy(raw, (c) => c.responses) / sumBy(raw, (c) => c.window_s);
-  const closedRate = sumBy(closed, (c) => c.responses) / sumBy(closed, (c) => c.window_s);
+  const rawRate = sumBy(raw, (c) => c.window_responses) / sumBy(raw, (c) => c.window_s);
+  const closedRate = sumBy(closed, (c) => c.window_responses) / sumBy(closed, (c) => c.window_s);
   const ratio = rawRate > 0 ? closedRate / rawRate : 0;
   const roundRatios = raw.map((r, i) => (r.responses_per_s > 0 ? Math.round((closed[i]!.responses_per_s / r.responses_per_s) * 1000) / 1000 : 0));
   const loadEnd = os.loadavg();
@@ -735,8 +790,8 @@ export function loadgenSummaryTable(r: LoadgenBenchResult): LoadgenTable {
   return {
     head: ['figure', 'value', 'note'],
     rows: [
-      [`raw echo throughput (${r.options.transport}, ${n})`, fmtRate(t.raw_echo_responses_per_s), `responses/s, ${t.raw_echo.length} × ${r.options.durationS} s`],
-      [`gatectl load throughput (closed, ${n})`, fmtRate(t.gatectl_closed_responses_per_s), `responses/s, ${t.gatectl_closed.length} × ${r.options.durationS} s`],
+      [`raw echo throughput (${r.options.transport}, ${n})`, fmtRate(t.raw_echo_responses_per_s), `responses/s at the target, ${t.raw_echo.length} × ${r.options.durationS} s`],
+      [`gatectl load throughput (closed, ${n})`, fmtRate(t.gatectl_closed_responses_per_s), `responses/s at the target, ${t.gatectl_closed.length} × ${r.options.durationS} s`],
       ['ratio gatectl ÷ raw echo', t.ratio.toFixed(3), `goal ≥ ${t.goal}: ${t.goal_met ? 'met' : 'NOT met'}; per round ${t.round_ratios.map((x) => x.toFixed(3)).join(', ')}`],
       [`gatectl open model at ${r.options.openFraction} × raw`, `${fmtRate(o.requests_per_s)} of ${fmtRate(o.target_rate_per_s)}`,
         `requests/s sent; ${o.kept_up ? 'kept up' : 'did NOT keep up'}: dropped_iterations ${o.dropped_iterations}, schedule lag p99 ${fmtUs(o.schedule_lag_p99_us)}`],
@@ -759,11 +814,11 @@ export function loadgenCellTable(r: LoadgenBenchResult): LoadgenTable {
   }
   cells.push(r.open);
   return {
-    head: ['phase', 'round', 'connected', 'requests', 'responses', 'window s', 'responses/s', 'generator CPU', 'gateway CPU',
+    head: ['phase', 'round', 'connected', 'requests', 'responses', 'window s', 'responses/s', 'client resp/s', 'acks/resp', 'generator CPU', 'gateway CPU',
       'generator CPU/resp', 'gateway CPU/resp', 'e2e p50 / p99', 'ELD p99', 'errors'],
     rows: cells.map((c) => [
       c.phase, c.round === 0 ? '' : String(c.round), String(c.connected), String(c.requests), String(c.responses), c.window_s.toFixed(2),
-      fmtRate(c.responses_per_s), `${c.generator_cpu_percent.toFixed(0)}%`, `${c.gateway_cpu_percent.toFixed(0)}%`,
+      fmtRate(c.responses_per_s), fmtRate(c.client_responses_per_s), c.acks_per_response.toFixed(2), `${c.generator_cpu_percent.toFixed(0)}%`, `${c.gateway_cpu_percent.toFixed(0)}%`,
       `${(c.generator_cpu_ns_per_response / 1000).toFixed(1)} µs`, `${(c.gateway_cpu_ns_per_response / 1000).toFixed(1)} µs`,
       c.e2e_p50_us === null ? '' : `${fmtUs(c.e2e_p50_us)} / ${fmtUs(c.e2e_p99_us)}`,
       c.event_loop_delay_p99_ms === null ? '' : `${c.event_loop_delay_p99_ms} ms`, String(c.errors),
@@ -781,7 +836,8 @@ const NOTES = [
   'Every figure was measured in this run on this machine. Target: the null gateway (decode, answer at once, no queue/processor/upstream) in its own process on 127.0.0.1.',
   'Raw echo: N connections × K pre-encoded requests in flight, one write per request, response frames counted, not decoded; no gatectl bookkeeping. gatectl: runLoad, closed model, same N and K, one generator process.',
   'An unrecorded warm-up (one raw echo and one gatectl phase, --warmup s each) precedes round 1.',
-  'Throughput = responses to requests sent in the window (including those answered in the drain) ÷ the window, on both sides. Rounds alternate the order of the two phases.',
+  'Throughput (both sides alike) = BusinessResponses the null gateway wrote inside the phase less min(250 ms, D/10) at each end, counted and timed by the gateway ÷ that window. "client resp/s" is the clients\' own count ÷ the phase, drain included (what `gatectl load` prints). Rounds alternate the order of the two phases.',
+  'acks/resp: ClientAcks the gateway received per response (gatectl acks cumulatively 20 ms after new pushes; the raw client never acks). Each ack is one more stream write on both sides.',
   'CPU: process.cpuUsage of the generator (this process) and of the null gateway child from just before the window to the end of the drain, % of one core; CPU/resp = that time ÷ responses.',
   'Histogram and codec costs: single-thread loops timed with process.hrtime.bigint in the generator process after the throughput phases.',
 ];

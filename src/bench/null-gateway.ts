@@ -5,9 +5,11 @@
  * A child process, not a worker_thread: the target must not share the generator's event loop, and
  * @matrixai/quic crashed with three QUIC threads in one process (see src/load/worker.ts).
  * Protocol (IPC):
- * parent → child: `{type:'cpu'}` (answered with `{type:'cpu', userUs, systemUs, responses}`), `{type:'stop'}`;
+ * parent → child: `{type:'sample', id}` (answered with `{type:'sample', id, userUs, systemUs, responses, acks, atMs}`:
+ * CPU µs so far, counters, and the child's clock in ms), `{type:'stop'}`;
  * child → parent: `{type:'ready', port, certPem}` once bound, `{type:'error', message}`, `{type:'stopped'}`.
  */
+import { performance } from 'node:perf_hooks';
 import { generateCertificate, getTransport } from '../transport/index.js';
 import { serveNullConnection, type NullGatewayCounters } from './loadgen.js';
 
@@ -15,7 +17,7 @@ const send = (msg: unknown): void => {
   process.send?.(msg);
 };
 const transport = process.argv[2] ?? 'quic';
-const counters: NullGatewayCounters = { connections: 0, responses: 0, badFrames: 0 };
+const counters: NullGatewayCounters = { connections: 0, responses: 0, acks: 0, badFrames: 0 };
 
 try {
   const certificate = await generateCertificate();
@@ -23,10 +25,10 @@ try {
     host: '127.0.0.1', port: 0, certificate, onConnection: (conn) => serveNullConnection(conn, counters),
   });
   send({ type: 'ready', port: listener.port, certPem: certificate.certPem });
-  process.on('message', (msg: { type: string }) => {
-    if (msg.type === 'cpu') {
+  process.on('message', (msg: { type: string; id?: number }) => {
+    if (msg.type === 'sample') {
       const cpu = process.cpuUsage();
-      send({ type: 'cpu', userUs: cpu.user, systemUs: cpu.system, responses: counters.responses });
+      send({ type: 'sample', id: msg.id, userUs: cpu.user, systemUs: cpu.system, responses: counters.responses, acks: counters.acks, atMs: performance.timeOrigin + performance.now() });
     } else if (msg.type === 'stop') {
       void listener.close(2000).finally(() => {
         send({ type: 'stopped' });
