@@ -47,6 +47,7 @@ test('loadgen bench smoke: N=4, K=2, D=0.5 s, one round: shapes, ratio finite an
   assert.ok(Number.isFinite(t.ratio) && t.ratio > 0, `ratio ${t.ratio}`);
   assert.equal(t.goal, 0.85);
   assert.equal(t.goal_met, t.ratio >= 0.85);
+  assert.ok(Number.isFinite(t.generator_cpu_per_response_ratio) && t.generator_cpu_per_response_ratio > 0);
   assert.equal(r.open.target_rate_per_s, Math.round(t.raw_echo_responses_per_s * 0.9));
   assert.equal(typeof r.open.kept_up, 'boolean');
   assert.equal(r.open.max_in_flight, 1000, 'the CLI default max-in-flight');

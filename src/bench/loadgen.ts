@@ -425,6 +425,11 @@ export interface LoadgenBenchResult {
     ratio: number;
     /** the same ratio per round */
     round_ratios: number[];
+    /**
+     * Diagnostic, robust to a busy machine: mean generator CPU per response of raw echo ÷ that of
+     * gatectl closed (1 = gatectl costs the generator no more per response than the raw client)
+     */
+    generator_cpu_per_response_ratio: number;
     goal: number;
     goal_met: boolean;
   };
@@ -730,6 +735,8 @@ export async function runLoadgenBench(o: LoadgenBenchOptions, command: string, o
   const closedRate = sumBy(closed, (c) => c.window_responses) / sumBy(closed, (c) => c.window_s);
   const ratio = rawRate > 0 ? closedRate / rawRate : 0;
   const roundRatios = raw.map((r, i) => (r.responses_per_s > 0 ? Math.round((closed[i]!.responses_per_s / r.responses_per_s) * 1000) / 1000 : 0));
+  const meanNs = (cs: ThroughputCell[]) => sumBy(cs, (c) => c.generator_cpu_ns_per_response) / cs.length;
+  const cpuRatio = meanNs(closed) > 0 ? Math.round((meanNs(raw) / meanNs(closed)) * 1000) / 1000 : 0;
   const loadEnd = os.loadavg();
   const cpus = os.availableParallelism();
   const warnings: string[] = [];
@@ -756,7 +763,8 @@ export async function runLoadgenBench(o: LoadgenBenchOptions, command: string, o
     throughput: {
       raw_echo: raw, gatectl_closed: closed,
       raw_echo_responses_per_s: round1(rawRate), gatectl_closed_responses_per_s: round1(closedRate),
-      ratio: Math.round(ratio * 1000) / 1000, round_ratios: roundRatios, goal: THROUGHPUT_GOAL, goal_met: ratio >= THROUGHPUT_GOAL,
+      ratio: Math.round(ratio * 1000) / 1000, round_ratios: roundRatios,
+      generator_cpu_per_response_ratio: cpuRatio, goal: THROUGHPUT_GOAL, goal_met: ratio >= THROUGHPUT_GOAL,
     },
     open,
     histogram,
@@ -782,6 +790,9 @@ const fmtUs = (us: number | null) => {
   return `${(us / 1_000_000).toFixed(2)} s`;
 };
 
+const mean = <T>(xs: T[], f: (x: T) => number) => (xs.length === 0 ? 0 : xs.reduce((a, x) => a + f(x), 0) / xs.length);
+const fmtNsAsUs = (ns: number) => `${(ns / 1000).toFixed(1)} µs`;
+
 /** The headline table: each figure with its unit, measured in this run. */
 export function loadgenSummaryTable(r: LoadgenBenchResult): LoadgenTable {
   const t = r.throughput;
@@ -793,6 +804,8 @@ export function loadgenSummaryTable(r: LoadgenBenchResult): LoadgenTable {
       [`raw echo throughput (${r.options.transport}, ${n})`, fmtRate(t.raw_echo_responses_per_s), `responses/s at the target, ${t.raw_echo.length} × ${r.options.durationS} s`],
       [`gatectl load throughput (closed, ${n})`, fmtRate(t.gatectl_closed_responses_per_s), `responses/s at the target, ${t.gatectl_closed.length} × ${r.options.durationS} s`],
       ['ratio gatectl ÷ raw echo', t.ratio.toFixed(3), `goal ≥ ${t.goal}: ${t.goal_met ? 'met' : 'NOT met'}; per round ${t.round_ratios.map((x) => x.toFixed(3)).join(', ')}`],
+      ['generator CPU per response, raw ÷ gatectl (diagnostic)', t.generator_cpu_per_response_ratio.toFixed(3),
+        `raw ${fmtNsAsUs(mean(t.raw_echo, (c) => c.generator_cpu_ns_per_response))}, gatectl ${fmtNsAsUs(mean(t.gatectl_closed, (c) => c.generator_cpu_ns_per_response))} per response; gatectl acks/resp ${mean(t.gatectl_closed, (c) => c.acks_per_response).toFixed(2)}`],
       [`gatectl open model at ${r.options.openFraction} × raw`, `${fmtRate(o.requests_per_s)} of ${fmtRate(o.target_rate_per_s)}`,
         `requests/s sent; ${o.kept_up ? 'kept up' : 'did NOT keep up'}: dropped_iterations ${o.dropped_iterations}, schedule lag p99 ${fmtUs(o.schedule_lag_p99_us)}`],
       ['open model e2e p99 corrected / uncorrected', `${fmtUs(o.e2e_p99_us)} / ${fmtUs(o.e2e_uncorrected_p99_us)}`, 'µs histogram, coordinated-omission corrected / from the actual send'],
