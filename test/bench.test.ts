@@ -43,6 +43,7 @@ test('loadgen bench smoke: N=4, K=2, D=0.5 s, one round: shapes, ratio finite an
   check(r.open, 'gatectl_open');
   assert.equal(t.raw_echo[0]!.e2e_p99_us, null, 'raw echo keeps no latency');
   assert.equal(t.raw_echo[0]!.acks_per_response, 0, 'the raw client never acks');
+  assert.equal(typeof t.raw_echo[0]!.event_loop_delay_p99_ms, 'number');
   assert.equal(t.gatectl_closed[0]!.violations, 0, 'the null gateway numbers server_seq contiguously');
   assert.ok(Number.isFinite(t.ratio) && t.ratio > 0, `ratio ${t.ratio}`);
   assert.equal(t.goal, 0.85);

@@ -28,7 +28,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import Table from 'cli-table3';
 import { markdownTable } from 'markdown-table';
@@ -347,8 +347,9 @@ export interface ThroughputCell {
   /** gatectl only (null for raw echo): corrected e2e latency p50/p99, µs */
   e2e_p50_us: number | null;
   e2e_p99_us: number | null;
-  /** gatectl only: the generator's event-loop delay p99, ms, and whether runLoad marked it generator_bound */
+  /** the generator's event-loop delay p99 over the phase and drain, ms (raw echo: measured the same way as runLoad does) */
   event_loop_delay_p99_ms: number | null;
+  /** gatectl only: whether runLoad marked the run generator_bound (event-loop delay p99 > 20 ms) */
   generator_bound: boolean | null;
   /** gatectl only: gaps + reorders + duplicates + notify-order violations seen by the clients */
   violations: number | null;
@@ -472,6 +473,8 @@ export interface RawEchoRun {
   writeErrors: number;
   /** measured window, ms */
   windowMs: number;
+  /** this process's event-loop delay p99 over the window and drain, ms (as runLoad measures it, 10 ms resolution) */
+  eldP99Ms: number;
 }
 
 /**
@@ -487,6 +490,7 @@ export async function runRawEcho(o: RawEchoOptions, onWindow?: { start(): Promis
   let responses = 0;
   let writeErrors = 0;
   let sending = false;
+  const eld = monitorEventLoopDelay({ resolution: 10 });
   const onWriteError = (): void => { writeErrors++; };
   const settled = await Promise.allSettled(Array.from({ length: o.connections }, () => dialer.dial(o.host, o.port)));
   const conns = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
@@ -510,6 +514,7 @@ export async function runRawEcho(o: RawEchoOptions, onWindow?: { start(): Promis
       throw new TransportError(`raw echo: no connection to ${o.transport}://${o.host}:${o.port} opened: ${(first?.reason as Error | undefined)?.message ?? 'unknown'}`);
     }
     await onWindow?.start();
+    eld.enable();
     const t0 = performance.now();
     sending = true;
     for (const st of states) {
@@ -524,9 +529,11 @@ export async function runRawEcho(o: RawEchoOptions, onWindow?: { start(): Promis
     const windowMs = performance.now() - t0;
     const drainEnd = performance.now() + o.drainTimeoutMs;
     while (states.some((s) => s.outstanding > 0 && !s.closed) && performance.now() < drainEnd) await new Promise((r) => setTimeout(r, 10));
+    eld.disable();
     await onWindow?.stop();
-    return { connected: states.length, requests, responses, writeErrors, windowMs };
+    return { connected: states.length, requests, responses, writeErrors, windowMs, eldP99Ms: Math.round((eld.percentile(99) / 1e6) * 100) / 100 };
   } finally {
+    eld.disable();
     await Promise.all(conns.map((c) => c.close(0, 'raw echo done', 2000)));
     await dialer.close();
   }
@@ -585,7 +592,7 @@ async function rawPhase(o: LoadgenBenchOptions, gw: NullGateway, round: number):
     transport: o.transport, host: '127.0.0.1', port: gw.port, ca: gw.certPem, connections: o.connections, inFlight: o.inFlight,
     durationMs: Math.round(o.durationS * 1000), payloadBytes: o.payloadBytes, connectTimeoutMs: 30_000, drainTimeoutMs: 10_000,
   }, { start: () => w.start(0, Math.round(o.durationS * 1000)), stop: () => w.stop() });
-  return cellFrom('raw_echo', round, w, { connected: r.connected, requests: r.requests, responses: r.responses, errors: r.writeErrors, phaseS: r.windowMs / 1000 });
+  return { ...cellFrom('raw_echo', round, w, { connected: r.connected, requests: r.requests, responses: r.responses, errors: r.writeErrors, phaseS: r.windowMs / 1000 }), event_loop_delay_p99_ms: r.eldP99Ms };
 }
 
 /** Runs gatectl's closed model once (N clients, concurrency K), options as the CLI builds them. */
