@@ -380,7 +380,8 @@ class WtConnection extends HandlerSlotConnection {
   }
 
   /**
-   * Finishes the stream (pending writes get up to half of `timeoutMs`), then closes the session with
+   * Finishes the stream (pending writes get up to half of `timeoutMs`; skipped when the connection
+   * already ended), then closes the session with
    * WebTransport close `code` (default 0) and `reason`. Resolves once the session reports closed, or
    * after `timeoutMs` (default 2000 ms); never rejects. `handlers.close` has been called when it resolves.
    */
@@ -389,7 +390,8 @@ class WtConnection extends HandlerSlotConnection {
     this.closing = true;
     const work = (async () => {
       if (this.sessionEnd === undefined) {
-        await settleWithin(this.writer.close(), timeoutMs / 2);
+        // Flush pending writes unless the connection already ended (peer finished or failed).
+        if (!this.ended) await settleWithin(this.writer.close(), timeoutMs / 2);
         closeSessionOnce(this.session, code, reason);
         await this.sessionEnded;
       }
