@@ -211,6 +211,41 @@ describe('webtransport transport', () => {
     }
   });
 
+  test('50 connections through one Dialer each echo 10 messages in order; all close, nothing is left open', { timeout: 60_000 }, async (t) => {
+    const CONNECTIONS = 50;
+    const accepted: Side[] = [];
+    const listener = await server((conn) => accepted.push(track(conn, true)));
+    const dialer = await wt.createDialer({ insecure: true, connectTimeoutMs: 10_000 });
+    try {
+      const t0 = performance.now();
+      const conns = await Promise.all(Array.from({ length: CONNECTIONS }, () => dialer.dial(HOST, listener.port)));
+      const connectMs = performance.now() - t0;
+      await Promise.all(conns.map(async (conn, c) => {
+        const side = track(conn);
+        let crc = 0;
+        for (let m = 0; m < 10; m++) {
+          const msg = new Uint8Array(64).fill((c * 10 + m) & 0xff);
+          crc = crc32(msg, crc);
+          await conn.write(msg);
+          await side.waitFor((m + 1) * 64);
+        }
+        assert.equal(side.crc, crc, 'echoed bytes in order');
+      }));
+      assert.equal(accepted.length, CONNECTIONS);
+      await Promise.all(conns.map((c) => c.close()));
+      await Promise.all(accepted.map((s) => within(s.closed, 3_000)));
+      for (const s of accepted) assert.equal(s.closes, 1);
+      t.diagnostic(`${CONNECTIONS} connects ${connectMs.toFixed(0)} ms`);
+    } finally {
+      await dialer.close();
+      await listener.close();
+    }
+    // Every HTTP/2 connection of both sides is gone shortly after.
+    await new Promise((r) => setTimeout(r, 200));
+    const tcp = process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap' || r === 'TCPServerWrap');
+    assert.deepEqual(tcp, [], 'no socket left open');
+  });
+
   test('a certificate valid for more than 14 days cannot be pinned: the error says so and how to fix it', { timeout: 20_000 }, async () => {
     const long = await generateCertificate({ days: 30 });
     const listener = await server(() => {}, long);

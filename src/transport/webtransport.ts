@@ -34,7 +34,7 @@
  *   dropped while it loads; anything else printed meanwhile passes through.
  */
 import { X509Certificate, randomBytes } from 'node:crypto';
-import { isIP } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import tls from 'node:tls';
 import type http2 from 'node:http2';
 import { Semaphore } from '@matrixai/async-locks';
@@ -64,6 +64,8 @@ export const MAX_HANDSHAKES_IN_FLIGHT = 100;
 export const WT_STREAM_OPEN_TIMEOUT_MS = 10_000;
 /** Default wait for a close, in ms. */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 2_000;
+/** After a client connection ended, its HTTP/2 connection is destroyed this many ms later. */
+const H2_TEARDOWN_GRACE_MS = 50;
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** WebTransport close code sent when the server refuses an extra stream or a stream never came. */
@@ -411,15 +413,15 @@ class WtListener implements Listener {
   private readonly conns = new Set<WtConnection>();
   /** Sessions accepted but without their stream yet. */
   private readonly pendingSessions = new Set<WtSession>();
-  /** node:http2 sessions of the server (when the library's internals are reachable). */
-  private readonly h2Sessions: Set<http2.Http2Session>;
+  /** TCP sockets of the server (when the library's internals are reachable). */
+  private readonly sockets: Set<Socket>;
   private closePromise: Promise<void> | undefined;
 
-  constructor(server: WtServer, host: string, port: number, h2Sessions: Set<http2.Http2Session>, onConnection: ListenOptions['onConnection']) {
+  constructor(server: WtServer, host: string, port: number, sockets: Set<Socket>, onConnection: ListenOptions['onConnection']) {
     this.server = server;
     this.host = host;
     this.port = port;
-    this.h2Sessions = h2Sessions;
+    this.sockets = sockets;
     void this.acceptLoop(onConnection);
   }
 
@@ -493,9 +495,10 @@ class WtListener implements Listener {
         // already stopped
       }
       // Clients close their HTTP/2 connection when their session ends; give them a moment, then
-      // destroy what is left so that the server's close completes.
+      // destroy what is left (node:http2 ends a destroyed session's socket only half-way, and a
+      // client whose session closed can leave its HTTP/2 connection open) so that the close completes.
       await settleWithin(this.server.closed, 100);
-      for (const s of this.h2Sessions) s.destroy();
+      for (const s of this.sockets) s.destroy();
       await settleWithin(this.server.closed, 250);
     })();
     return this.closePromise;
@@ -547,8 +550,8 @@ export async function listenWebTransport(opts: ListenOptions): Promise<Listener>
       cause: error,
     });
   }
-  // node:http2 windows and the set of HTTP/2 connections, through the library's internal server.
-  const h2Sessions = new Set<http2.Http2Session>();
+  // node:http2 windows and the set of TCP connections, through the library's internal server.
+  const sockets = new Set<Socket>();
   const h2Server = (server as unknown as { transportInt?: { serverInt?: http2.Http2SecureServer } }).transportInt?.serverInt;
   if (h2Server !== undefined && typeof h2Server.on === 'function') {
     try {
@@ -556,9 +559,11 @@ export async function listenWebTransport(opts: ListenOptions): Promise<Listener>
     } catch {
       // keep the defaults
     }
+    h2Server.on('connection', (socket: Socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    });
     h2Server.on('session', (session: http2.ServerHttp2Session) => {
-      h2Sessions.add(session);
-      session.once('close', () => h2Sessions.delete(session));
       session.on('error', noop);
       tuneH2Session(session);
     });
@@ -566,7 +571,7 @@ export async function listenWebTransport(opts: ListenOptions): Promise<Listener>
     h2Server.on('tlsClientError', noop);
   }
   const address = server.address();
-  return new WtListener(server, opts.host, address?.port ?? opts.port, h2Sessions, opts.onConnection);
+  return new WtListener(server, opts.host, address?.port ?? opts.port, sockets, opts.onConnection);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -652,16 +657,24 @@ class WtDialer implements Dialer {
         const stream = await Promise.race([
           (async () => {
             await session.ready;
-            tuneClientH2(session);
-            return session.createBidirectionalStream();
+            const h2 = clientH2(session);
+            if (h2 !== undefined) tuneH2Session(h2);
+            return { stream: await session.createBidirectionalStream(), h2 };
           })(),
           timedOut,
         ]);
-        const conn = new WtConnection(session, stream, target, (c) => this.conns.delete(c));
+        const conn = new WtConnection(session, stream.stream, target, (c) => {
+          this.conns.delete(c);
+          // The library closes its HTTP/2 connection gracefully, which can stay open when the
+          // server ended the session: destroy it once the close had a moment to be sent.
+          if (stream.h2 !== undefined) setTimeout(() => stream.h2?.destroy(), H2_TEARDOWN_GRACE_MS);
+        });
         this.conns.add(conn);
         return conn;
       } catch (error) {
         closeSessionOnce(session, CLOSE_PROTOCOL, 'connect failed');
+        // The server may have restarted with another certificate: pin again on the next dial.
+        if (!(error instanceof ConnectTimeoutError)) this.preflights.delete(target);
         if (error instanceof TransportError) throw error;
         throw new TransportError(
           `WebTransport session to ${url} was not established (${errorText(error)}): check that \`gatectl serve --transport webtransport\` is running there ` +
@@ -682,11 +695,11 @@ class WtDialer implements Dialer {
   }
 }
 
-/** Raises the client's node:http2 windows through the library's internals (skipped when absent). */
-function tuneClientH2(session: WtSession): void {
+/** The client's node:http2 session, through the library's internals (undefined when absent). */
+function clientH2(session: WtSession): http2.ClientHttp2Session | undefined {
   const h2 = (session as unknown as { sessionint?: { parentobj?: { transportInt?: { clientInt?: http2.ClientHttp2Session } } } })
     .sessionint?.parentobj?.transportInt?.clientInt;
-  if (h2 !== undefined && typeof h2.setLocalWindowSize === 'function') tuneH2Session(h2);
+  return h2 !== undefined && typeof h2.destroy === 'function' ? h2 : undefined;
 }
 
 /**
