@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AddressInUseError, ConnectTimeoutError, InvalidInputError, TransportError } from '../src/errors.js';
-import { generateCertificate, loadCertificate } from '../src/transport/certificate.js';
+import { generateCertificate, loadCertificate, WEBTRANSPORT_CERTIFICATE_DAYS } from '../src/transport/certificate.js';
 import { getTransport, TRANSPORT_NAMES } from '../src/transport/index.js';
 import type { CertificateMaterial, Connection, Listener, TransportName } from '../src/transport/index.js';
 
@@ -16,7 +16,7 @@ const HOST = '127.0.0.1';
 let certificate: CertificateMaterial;
 
 before(async () => {
-  certificate = await generateCertificate();
+  certificate = await generateCertificate({ days: WEBTRANSPORT_CERTIFICATE_DAYS });
 });
 
 /** Counts `close` calls per connection so tests can assert "exactly once". */
@@ -208,7 +208,7 @@ for (const name of TRANSPORT_NAMES) {
 
     test('certificate verification: `ca` trusts the server, another CA is refused', { timeout: 20_000 }, async () => {
       const { listener } = await echoServer(name);
-      const other = await generateCertificate();
+      const other = await generateCertificate({ days: WEBTRANSPORT_CERTIFICATE_DAYS });
       const trusting = await getTransport(name).createDialer({ ca: certificate.certPem, connectTimeoutMs: 5_000 });
       const distrusting = await getTransport(name).createDialer({ ca: other.certPem, connectTimeoutMs: 5_000 });
       try {

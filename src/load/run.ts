@@ -12,6 +12,7 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { TransportName } from '../transport/types.js';
 import { reachabilityWarnings } from '../config/load.js';
+import { WEBTRANSPORT_PATH } from '../transport/webtransport.js';
 import { InvalidInputError, TransportError } from '../errors.js';
 import { decodeHistogram, encodeLatency, mergeHistograms } from '../metrics/histogram.js';
 import { RUN_SCHEMA, type RunResult, type ServerResult, type TimeSeriesPoint, type ViolationCounts } from '../metrics/result.js';
@@ -63,21 +64,33 @@ export interface ProgressTick {
 /** Event-loop delay p99 above this (ms) marks a run generator_bound. */
 export const GENERATOR_BOUND_ELD_P99_MS = 20;
 
-/** Parses `quic://host:port` / `tcp://host:port`. Throws InvalidInputError naming the fix. */
+/**
+ * Parses a `--target` URL: `quic://HOST:PORT`, `tcp://HOST:PORT`, or `https://HOST:PORT/gate`
+ * (WebTransport; the port defaults to 443, the path to `/gate`, the only path a gatectl gateway
+ * serves). `webtransport://HOST:PORT` is accepted as another spelling of the latter.
+ * Throws InvalidInputError naming the fix.
+ */
 export function parseTargetUrl(url: string): { transport: TransportName; host: string; port: number } {
+  const forms = `quic://HOST:PORT, tcp://HOST:PORT or https://HOST:PORT${WEBTRANSPORT_PATH} (WebTransport)`;
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    throw new InvalidInputError(`--target ${JSON.stringify(url)} is not a URL: use quic://HOST:PORT or tcp://HOST:PORT`);
+    throw new InvalidInputError(`--target ${JSON.stringify(url)} is not a URL: use ${forms}`);
   }
-  const transport = u.protocol.replace(/:$/, '');
-  if (transport !== 'quic' && transport !== 'tcp') {
-    throw new InvalidInputError(`--target ${JSON.stringify(url)}: unsupported scheme ${JSON.stringify(u.protocol)}; use quic:// or tcp://`);
+  const scheme = u.protocol.replace(/:$/, '');
+  let transport: TransportName;
+  if (scheme === 'quic' || scheme === 'tcp' || scheme === 'webtransport') transport = scheme;
+  else if (scheme === 'https') transport = 'webtransport';
+  else throw new InvalidInputError(`--target ${JSON.stringify(url)}: unsupported scheme ${JSON.stringify(u.protocol)}; use ${forms}`);
+  if (scheme === 'https' && u.pathname !== '/' && u.pathname !== '' && u.pathname !== WEBTRANSPORT_PATH) {
+    throw new InvalidInputError(
+      `--target ${JSON.stringify(url)}: a gatectl gateway serves WebTransport at ${WEBTRANSPORT_PATH} only; use https://${u.host}${WEBTRANSPORT_PATH}`,
+    );
   }
-  const port = Number(u.port);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new InvalidInputError(`--target ${JSON.stringify(url)} has no port: use ${transport}://HOST:PORT, e.g. ${transport}://127.0.0.1:4433`);
+  const port = u.port === '' && scheme === 'https' ? 443 : Number(u.port);
+  if ((u.port === '' && scheme !== 'https') || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new InvalidInputError(`--target ${JSON.stringify(url)} has no port: use ${scheme}://HOST:PORT, e.g. ${scheme}://127.0.0.1:4433`);
   }
   return { transport, host: u.hostname.replace(/^\[|\]$/g, ''), port };
 }

@@ -55,11 +55,22 @@ export const UpstreamResponseType = messageType<UpstreamResponse>('gatesvr.v1.Up
 
 /**
  * Incremental decoder for a byte stream of varint-delimited frames. Feed it chunks as they arrive;
- * it calls `onFrame` once per complete message, in order. Chunks are only copied when a frame spans
- * chunks. After a FrameError the decoder is poisoned: the connection must be closed (DESIGN §3).
+ * it calls `onFrame` once per complete message, in order. After a FrameError the decoder is
+ * poisoned: the connection must be closed (DESIGN §3).
+ *
+ * Memory: a chunk is decoded in place; only the bytes of an incomplete frame are kept, always as
+ * copies (the caller may reuse its chunk after `push`, and a small tail never pins a large chunk).
+ * At most `maxFrameBytes` + 5 (the length prefix) bytes are buffered. Once a frame's length is known,
+ * chunks that do not complete it are appended to a list and joined once when it completes, so a frame
+ * trickled in small chunks costs linear, not quadratic, copying. (Messages handed to `onFrame` may
+ * still reference the chunk: protobufjs returns `bytes` fields as views of its input.)
  */
 export class FrameDecoder<T> {
-  private pending: Uint8Array | null = null;
+  /** Copies of the bytes of the incomplete frame at the head of the stream. */
+  private parts: Uint8Array[] = [];
+  private partsBytes = 0;
+  /** Total bytes (prefix + body) of that frame once its length prefix is complete; 0 while unknown. */
+  private need = 0;
   private failed = false;
 
   /**
@@ -75,17 +86,27 @@ export class FrameDecoder<T> {
 
   /**
    * Consumes a chunk. Throws FrameError (`varint`, `oversize`, `decode`) on the first bad frame;
-   * frames before it in the chunk have already been delivered.
+   * frames before it in the chunk have already been delivered. Does not keep a reference to `chunk`.
    */
   push(chunk: Uint8Array): void {
     if (this.failed) throw new FrameError('decode', 'decoder already failed; close the connection');
     let buf = chunk;
-    if (this.pending !== null) {
-      buf = Buffer.concat([this.pending, chunk]);
-      this.pending = null;
+    if (this.partsBytes > 0) {
+      if (this.need > 0 && this.partsBytes + chunk.length < this.need) {
+        // Still short of the frame whose length is known: keep a copy, join later.
+        this.parts.push(Uint8Array.prototype.slice.call(chunk));
+        this.partsBytes += chunk.length;
+        return;
+      }
+      this.parts.push(chunk);
+      buf = Buffer.concat(this.parts, this.partsBytes + chunk.length);
+      this.parts = [];
+      this.partsBytes = 0;
+      this.need = 0;
     }
     let off = 0;
     const end = buf.length;
+    let need = 0;
     while (off < end) {
       // read varint length (at most 5 bytes for a 32-bit length)
       let len = 0;
@@ -104,7 +125,10 @@ export class FrameDecoder<T> {
       if (len > this.maxFrameBytes) {
         return this.fail(new FrameError('oversize', `frame of ${len} bytes exceeds the maximum of ${this.maxFrameBytes} bytes`));
       }
-      if (end - p < len) break;
+      if (end - p < len) {
+        need = p - off + len;
+        break;
+      }
       let msg: T;
       try {
         msg = this.type.decode(buf.subarray(p, p + len));
@@ -114,17 +138,24 @@ export class FrameDecoder<T> {
       off = p + len;
       this.onFrame(msg);
     }
-    if (off < end) this.pending = off === 0 && buf === chunk ? Buffer.from(chunk) : buf.subarray(off);
+    if (off < end) {
+      // Keep a copy of the incomplete frame (`buf` is the caller's chunk or a join that may be much larger).
+      this.parts = [Uint8Array.prototype.slice.call(buf, off)];
+      this.partsBytes = end - off;
+      this.need = need;
+    }
   }
 
-  /** Bytes buffered of an incomplete frame. */
+  /** Bytes buffered of an incomplete frame (at most the frame limit + 5). */
   get bufferedBytes(): number {
-    return this.pending?.length ?? 0;
+    return this.partsBytes;
   }
 
   private fail(err: FrameError): never {
     this.failed = true;
-    this.pending = null;
+    this.parts = [];
+    this.partsBytes = 0;
+    this.need = 0;
     throw err;
   }
 }

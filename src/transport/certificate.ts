@@ -11,13 +11,30 @@ import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { generate } from 'selfsigned';
 import { InvalidInputError } from '../errors.js';
-import type { CertificateMaterial } from './types.js';
+import type { CertificateMaterial, TransportName } from './types.js';
 
 /** Hosts put into the subjectAltName of a generated certificate when none are given. */
 export const DEFAULT_CERTIFICATE_HOSTS: readonly string[] = ['127.0.0.1', '::1', 'localhost'];
 
 /** Default validity of a generated certificate, in days. */
 export const DEFAULT_CERTIFICATE_DAYS = 30;
+
+/**
+ * Validity of a certificate generated for the `webtransport` transport, in days: WebTransport
+ * certificate-hash pinning (`serverCertificateHashes`, how clients accept a self-signed server) only
+ * accepts certificates valid for at most 14 days (W3C WebTransport; enforced by
+ * `@fails-components/webtransport`).
+ */
+export const WEBTRANSPORT_CERTIFICATE_DAYS = 14;
+
+/**
+ * Validity in days for a certificate generated at start for `transport`: 14 for `webtransport`
+ * (`WEBTRANSPORT_CERTIFICATE_DAYS`), 30 otherwise (`DEFAULT_CERTIFICATE_DAYS`).
+ * Use: `generateCertificate({ days: certificateDaysFor(config.transport) })`.
+ */
+export function certificateDaysFor(transport: TransportName): number {
+  return transport === 'webtransport' ? WEBTRANSPORT_CERTIFICATE_DAYS : DEFAULT_CERTIFICATE_DAYS;
+}
 
 /** Options for `generateCertificate`. */
 export interface GenerateCertificateOptions {
@@ -26,7 +43,10 @@ export interface GenerateCertificateOptions {
    * anything else a DNS SAN. Default: `127.0.0.1`, `::1`, `localhost`.
    */
   hosts?: string[];
-  /** Validity in days from now (default 30). */
+  /**
+   * Validity in days from its start (one minute ago); default 30 (`DEFAULT_CERTIFICATE_DAYS`).
+   * At most 14 (`WEBTRANSPORT_CERTIFICATE_DAYS`) when clients pin it over WebTransport.
+   */
   days?: number;
 }
 

@@ -5,6 +5,7 @@
 import { InvalidInputError } from '../errors.js';
 import { quicTransport } from './quic.js';
 import { tcpTransport } from './tcp.js';
+import { webtransportTransport } from './webtransport.js';
 import type { Transport, TransportName } from './types.js';
 
 export type {
@@ -18,17 +19,29 @@ export type {
   Transport,
   TransportName,
 } from './types.js';
-export { generateCertificate, loadCertificate, fingerprintSha256 } from './certificate.js';
+export {
+  generateCertificate,
+  loadCertificate,
+  fingerprintSha256,
+  certificateDaysFor,
+  WEBTRANSPORT_CERTIFICATE_DAYS,
+} from './certificate.js';
 export type { GenerateCertificateOptions } from './certificate.js';
 export { ALPN_PROTOCOL } from './quic.js';
+export { WEBTRANSPORT_PATH, webtransportMode } from './webtransport.js';
+export type { WebTransportMode } from './webtransport.js';
 
 /** Accepted transport names, the first being the default. */
-export const TRANSPORT_NAMES: readonly TransportName[] = ['quic', 'tcp'];
+export const TRANSPORT_NAMES: readonly TransportName[] = ['quic', 'tcp', 'webtransport'];
 
-const transports: Record<TransportName, Transport> = { quic: quicTransport, tcp: tcpTransport };
+const transports: Record<TransportName, Transport> = {
+  quic: quicTransport,
+  tcp: tcpTransport,
+  webtransport: webtransportTransport,
+};
 
 /**
- * Returns the transport called `name` (`quic` or `tcp`).
+ * Returns the transport called `name` (`quic`, `tcp` or `webtransport`).
  *
  * @throws {InvalidInputError} for any other name, naming the accepted values.
  */

@@ -5,7 +5,7 @@
  */
 
 /** Name of a transport implementation. */
-export type TransportName = 'quic' | 'tcp';
+export type TransportName = 'quic' | 'tcp' | 'webtransport';
 
 /** PEM material for a server, and the SHA-256 fingerprint of the certificate (hex, colon-separated). */
 export interface CertificateMaterial {
