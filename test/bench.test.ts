@@ -17,8 +17,8 @@ import { getTransport } from '../src/transport/index.js';
 import { InvalidInputError } from '../src/errors.js';
 import { RawClient, waitFor } from './support.js';
 
-test('loadgen bench smoke: N=4, K=2, D=0.5 s, one round: shapes, ratio finite and > 0, reports written', { timeout: 90_000 }, async () => {
-  const opts = loadgenOptionsFromArgs({ connections: '4', 'in-flight': '2', duration: '0.5', rounds: '1', warmup: '0', 'histogram-values': '20000', 'codec-iterations': '5000' });
+test('loadgen bench smoke: N=4, K=2, D=1 s, one round: shapes, ratio finite and > 0, reports written', { timeout: 90_000 }, async () => {
+  const opts = loadgenOptionsFromArgs({ connections: '4', 'in-flight': '2', duration: '1', rounds: '1', warmup: '0', 'histogram-values': '20000', 'codec-iterations': '5000' });
   const lines: string[] = [];
   const r = await runLoadgenBench(opts, 'test', (l) => lines.push(l));
   assert.equal(r.schema, LOADGEN_BENCH_SCHEMA);

@@ -4,6 +4,7 @@ import { gatewayFlags } from '../cli/flags.js';
 import { resolveGatewayConfig } from '../config/resolve.js';
 import { GatewayServer, type ShutdownReport } from '../gateway/index.js';
 import { startMonitor } from '../monitor/server.js';
+import { webtransportMode } from '../transport/index.js';
 import { startMockUpstreamServer } from '../upstream/index.js';
 
 /**
@@ -46,7 +47,8 @@ export default class Serve extends BaseCommand {
       await mock?.close();
       throw err;
     }
-    this.note(`gatectl gateway listening on ${gw.url} (mode ${config.processorMode}, lock ${config.queue.lockScope})`);
+    const wt = config.transport === 'webtransport' ? `, webtransport over ${webtransportMode() === 'http3' ? 'HTTP/3' : 'HTTP/2'}` : '';
+    this.note(`gatectl gateway listening on ${gw.url} (mode ${config.processorMode}, lock ${config.queue.lockScope}${wt})`);
     this.note(`certificate SHA-256 fingerprint: ${gw.cert.fingerprintSha256}`);
     this.note(`monitor: ${monitor.url}/queue/async-stats  ${monitor.url}/latency/send-ordered  ${monitor.url}/queue/config`);
     if (flags.admin) this.note(`admin: POST ${monitor.url}/push  {"all": true, "topic": "news", "payload": "hello"}`);

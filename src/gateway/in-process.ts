@@ -2,6 +2,7 @@
  * The in-process target: a GatewayServer on its own worker_thread, bound to 127.0.0.1 on a free
  * port, controlled by messages (see gateway/worker.ts).
  */
+import { gatewayUrl } from '../transport/index.js';
 import { Worker } from 'node:worker_threads';
 import { GatectlError } from '../errors.js';
 import type { GatewayConfig } from './config.js';
@@ -62,7 +63,6 @@ export async function startInProcessGateway(config: GatewayConfig): Promise<InPr
     await worker.terminate();
     throw err;
   }
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   let stopped = false;
   const handle: InProcessGateway = {
     kind: 'in-process',
@@ -73,7 +73,7 @@ export async function startInProcessGateway(config: GatewayConfig): Promise<InPr
       const snap = await handle.snapshot();
       return { source: 'in-process', stages: snap.stages, queue: { ...snap.queue }, processor: snap.processor === null ? null : { ...snap.processor }, counters: { ...snap.counters } };
     },
-    url: `${config.transport}://${host}:${ready.port}`,
+    url: gatewayUrl(config.transport, config.host, ready.port),
     port: ready.port,
     certPem: ready.certPem,
     fingerprint: ready.fingerprint,

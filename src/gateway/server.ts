@@ -9,8 +9,8 @@ import { FrameDecoder, ClientMessageType, ServerPushType, NotifyPlacement, type 
 import { OrderedSendSystem, type SendQueueStatsSnapshot } from '../queue/index.js';
 import { StageRecorder, type ServerStage } from '../metrics/stages.js';
 import type { EncodedLatency } from '../metrics/histogram.js';
-import { getTransport } from '../transport/index.js';
-import { generateCertificate, loadCertificate } from '../transport/certificate.js';
+import { gatewayUrl, getTransport } from '../transport/index.js';
+import { certificateDaysFor, generateCertificate, loadCertificate } from '../transport/certificate.js';
 import type { CertificateMaterial, Connection, Listener } from '../transport/types.js';
 import { FrameError, QueueFullError, SlowConsumerError } from '../errors.js';
 import { HttpUpstream, MockUpstream, UpstreamTimeoutError, type Upstream } from '../upstream/index.js';
@@ -155,8 +155,7 @@ export class GatewayServer {
 
   /** `quic://host:port` (or `tcp://`) of the bound listener. */
   get url(): string {
-    const host = this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host;
-    return `${this.config.transport}://${host}:${this.port}`;
+    return gatewayUrl(this.config.transport, this.config.host, this.port);
   }
 
   /**
@@ -167,7 +166,7 @@ export class GatewayServer {
     const c = this.config;
     this.certificate = c.certPath !== undefined && c.keyPath !== undefined
       ? await loadCertificate(c.certPath, c.keyPath)
-      : await generateCertificate();
+      : await generateCertificate({ days: certificateDaysFor(c.transport) });
     try {
       if (c.quota !== null) this.quota = await QuotaService.start({ config: c.quota.config, mode: c.quota.mode });
       if (c.events !== undefined) this.events = await createEventExporter({ url: c.events.url, dir: c.events.dir });

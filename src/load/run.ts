@@ -12,7 +12,7 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { TransportName } from '../transport/types.js';
 import { reachabilityWarnings } from '../config/load.js';
-import { WEBTRANSPORT_PATH } from '../transport/webtransport.js';
+import { WEBTRANSPORT_PATH, webtransportMode } from '../transport/webtransport.js';
 import { InvalidInputError, TransportError } from '../errors.js';
 import { decodeHistogram, encodeLatency, mergeHistograms } from '../metrics/histogram.js';
 import { RUN_SCHEMA, type RunResult, type ServerResult, type TimeSeriesPoint, type ViolationCounts } from '../metrics/result.js';
@@ -287,7 +287,8 @@ function buildResult(opts: LoadOptions, target: TargetHandle, transport: Transpo
     finished_at: new Date().toISOString(),
     steady_s: Math.round(steadyS * 1000) / 1000,
     config: {
-      target: target.url, target_kind: target.kind, transport, clients: opts.clients, model: opts.model,
+      target: target.url, target_kind: target.kind, transport, ...(transport === 'webtransport' ? { webtransport_mode: webtransportMode() } : {}),
+      clients: opts.clients, model: opts.model,
       duration_ms: opts.schedule.durationMs, schedule: opts.scheduleLabel,
       rate_per_s: opts.model === 'open' && opts.schedule.segments.every((g) => g.rateFrom === g.rateTo && g.rateTo === opts.schedule.maxRate) ? opts.schedule.maxRate : null,
       max_in_flight: opts.maxInFlight, concurrency: opts.model === 'closed' ? opts.concurrency : null,

@@ -21,7 +21,8 @@ export function runTitle(r: RunResult): string {
   const shape = c.schedule !== undefined ? String(c.schedule) : `${String(c.rate_per_client)}/s per client`;
   const extras = [c.workers !== undefined && Number(c.workers) > 1 ? `${String(c.workers)} generator processes` : '', c.shard ? `shard ${String(c.shard)}` : '']
     .filter((x) => x !== '').map((x) => ` · ${x}`).join('');
-  return `${r.label} · ${String(c.target)} (${String(c.target_kind)}) · ${String(c.clients)} clients · ${shape} for ${r.steady_s.toFixed(1)} s${extras}`;
+  const wt = c.webtransport_mode !== undefined ? `, webtransport over ${c.webtransport_mode === 'http3' ? 'HTTP/3' : 'HTTP/2'}` : '';
+  return `${r.label} · ${String(c.target)} (${String(c.target_kind)}${wt}) · ${String(c.clients)} clients · ${shape} for ${r.steady_s.toFixed(1)} s${extras}`;
 }
 
 function codes(o: Record<string, number>): string {

@@ -5,7 +5,7 @@
 import { InvalidInputError } from '../errors.js';
 import { quicTransport } from './quic.js';
 import { tcpTransport } from './tcp.js';
-import { webtransportTransport } from './webtransport.js';
+import { WEBTRANSPORT_PATH, webtransportTransport } from './webtransport.js';
 import type { Transport, TransportName } from './types.js';
 
 export type {
@@ -48,4 +48,14 @@ const transports: Record<TransportName, Transport> = {
 export function getTransport(name: string): Transport {
   if (Object.prototype.hasOwnProperty.call(transports, name)) return transports[name as TransportName];
   throw new InvalidInputError(`unknown transport "${name}": accepted values are ${TRANSPORT_NAMES.join(', ')}`);
+}
+
+/**
+ * The URL a client uses for a gateway listening with `transport` on host:port: `quic://` or
+ * `tcp://HOST:PORT`, and `https://HOST:PORT/gate` for WebTransport (what `--target` accepts).
+ * IPv6 hosts are bracketed.
+ */
+export function gatewayUrl(transport: TransportName, host: string, port: number): string {
+  const h = host.includes(':') ? `[${host}]` : host;
+  return transport === 'webtransport' ? `https://${h}:${port}${WEBTRANSPORT_PATH}` : `${transport}://${h}:${port}`;
 }
