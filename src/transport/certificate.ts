@@ -12,6 +12,7 @@ import { isIP } from 'node:net';
 import { generate } from 'selfsigned';
 import { InvalidInputError } from '../errors.js';
 import type { CertificateMaterial, TransportName } from './types.js';
+import { errorText } from './util.js';
 
 /** Hosts put into the subjectAltName of a generated certificate when none are given. */
 export const DEFAULT_CERTIFICATE_HOSTS: readonly string[] = ['127.0.0.1', '::1', 'localhost'];
@@ -160,6 +161,3 @@ async function readPemFile(path: string, what: string, flag: string): Promise<st
   }
 }
 
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}

@@ -5,6 +5,7 @@
  */
 import { TransportError } from '../errors.js';
 import type { Connection, ConnectionHandlers } from './types.js';
+import { errorText } from './util.js';
 
 /** Base of QUIC and TCP connections; subclasses implement the I/O. */
 export abstract class HandlerSlotConnection implements Connection {
@@ -42,6 +43,20 @@ export abstract class HandlerSlotConnection implements Connection {
   }
 
   /** Marks the connection ended and calls `handlers.close` once (without an error after a local close). */
+  /**
+   * Ends a stream read loop: a data handler that threw ends the connection with that error and
+   * closes it (code 1); otherwise the peer finished its side, so the connection is over (code 0).
+   */
+  protected finishReading(handlerError: unknown): void {
+    if (handlerError !== undefined) {
+      this.end(handlerError instanceof Error ? handlerError : new TransportError(`data handler failed: ${errorText(handlerError)}`));
+      void this.close(1, 'data handler failed');
+      return;
+    }
+    this.end(undefined);
+    void this.close(0, 'peer finished the stream');
+  }
+
   protected end(error: Error | undefined): void {
     if (this.ended) return;
     this.ended = true;

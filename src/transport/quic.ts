@@ -40,6 +40,7 @@ import type {
   Listener,
   Transport,
 } from './types.js';
+import { errorText, noop, settleWithin } from './util.js';
 
 /** ALPN protocol id negotiated by gatectl's QUIC and TCP transports. */
 export const ALPN_PROTOCOL = 'gatesvr/1';
@@ -80,29 +81,6 @@ function silentLogger(key: string): Logger {
 
 function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function noop(): void {}
-
-/** Resolves when `p` settles or after `ms`, whichever is first; never rejects. */
-function settleWithin(p: Promise<unknown>, ms: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, Math.max(0, ms));
-    p.then(
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-    );
-  });
 }
 
 function toBuffer(data: ArrayBuffer | ArrayBufferView): Buffer {
@@ -316,19 +294,7 @@ class QuicStreamConnection extends HandlerSlotConnection {
     } finally {
       reader.releaseLock();
     }
-    if (handlerError !== undefined) {
-      // A data handler threw (e.g. a bad frame): that error closes the connection.
-      this.end(
-        handlerError instanceof Error
-          ? handlerError
-          : new TransportError(`data handler failed: ${errorText(handlerError)}`),
-      );
-      void this.close(1, 'data handler failed');
-      return;
-    }
-    // The peer finished its side of the stream: the connection is over; free it.
-    this.end(undefined);
-    void this.close(0, 'peer finished the stream');
+    this.finishReading(handlerError);
   }
 
   /**

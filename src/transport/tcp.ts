@@ -17,6 +17,7 @@ import type {
   Listener,
   Transport,
 } from './types.js';
+import { errorText } from './util.js';
 
 /** ALPN protocol id, the same as the QUIC transport's. */
 const ALPN_PROTOCOL = 'gatesvr/1';
@@ -25,10 +26,6 @@ const DEFAULT_CLOSE_TIMEOUT_MS = 2_000;
 
 function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /**

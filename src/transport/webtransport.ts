@@ -41,6 +41,7 @@ import { Semaphore } from '@matrixai/async-locks';
 import { AddressInUseError, ConnectTimeoutError, TransportError } from '../errors.js';
 import { HandlerSlotConnection } from './connection-base.js';
 import type { Connection, Dialer, DialerOptions, ListenOptions, Listener, Transport } from './types.js';
+import { errorText, noop, settleWithin } from './util.js';
 
 /** Path of the WebTransport endpoint a gatectl gateway serves and its clients open. */
 export const WEBTRANSPORT_PATH = '/gate';
@@ -197,24 +198,6 @@ function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function noop(): void {}
-
-/** Resolves when `p` settles or after `ms`, whichever is first; never rejects. */
-function settleWithin(p: Promise<unknown>, ms: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, Math.max(0, ms));
-    const done = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    p.then(done, done);
-  });
-}
-
 /** `a.b.c:port` / `::1:port` (the library's format) → `a.b.c:port` / `[::1]:port`. */
 function formatPeer(peer: string | undefined): string {
   if (peer === undefined) return '?';
@@ -352,15 +335,7 @@ class WtConnection extends HandlerSlotConnection {
         // already released
       }
     }
-    if (handlerError !== undefined) {
-      // A data handler threw (e.g. a bad frame): that error closes the connection.
-      this.end(handlerError instanceof Error ? handlerError : new TransportError(`data handler failed: ${errorText(handlerError)}`));
-      void this.close(1, 'data handler failed');
-      return;
-    }
-    // The peer finished its side of the stream: the connection is over; free it.
-    this.end(undefined);
-    void this.close(0, 'peer finished the stream');
+    this.finishReading(handlerError);
   }
 
   /**
