@@ -6,6 +6,8 @@ import type { Connection, Dialer } from '../src/transport/types.js';
 import { ClientMessageType, FrameDecoder, ServerPushType, type ClientMessage, type ServerPush } from '../src/protocol/index.js';
 import { resolveLoadOptions, type LoadFlags } from '../src/config/load.js';
 import type { LoadOptions } from '../src/load/run.js';
+import type { ClientResult } from '../src/metrics/result.js';
+import assert from 'node:assert/strict';
 
 /** LoadOptions built the way the CLI builds them, from flags (defaults: open model, 1 s, 1 req/s per client). */
 export function loadOptions(label: string, flags: Partial<LoadFlags> & { clients: number }): LoadOptions {
@@ -61,3 +63,18 @@ export async function waitFor(cond: () => boolean, timeoutMs: number, what: stri
   }
 }
 
+
+/**
+ * The checks of a clean run: every client connected, at least `minSent` requests, each answered
+ * once with `notifiesPerResponse` notifies, no error and no protocol violation.
+ */
+export function assertCleanRun(c: ClientResult, clients: number, minSent: number, notifiesPerResponse: number): void {
+  assert.equal(c.connected, clients);
+  assert.ok(c.requests_sent >= minSent, `sent ${c.requests_sent}`);
+  assert.equal(c.responses, c.requests_sent, 'every request answered');
+  assert.equal(c.unanswered, 0);
+  assert.equal(c.notifies, c.responses * notifiesPerResponse);
+  assert.deepEqual(c.violations, { reorders: 0, gaps: 0, duplicates: 0, notify_order_violations: 0 });
+  assert.deepEqual(c.errors_by_code, {});
+  assert.deepEqual(c.transport_errors, {});
+}
