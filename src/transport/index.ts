@@ -3,7 +3,7 @@
  * use only the types re-exported here, never a QUIC or TLS library.
  */
 import { InvalidInputError } from '../errors.js';
-import { quicTransport } from './quic.js';
+import { quicTransport } from './quic/index.js';
 import { tcpTransport } from './tcp.js';
 import { WEBTRANSPORT_PATH, webtransportTransport } from './webtransport.js';
 import type { Transport, TransportName } from './types.js';
@@ -27,7 +27,7 @@ export {
   WEBTRANSPORT_CERTIFICATE_DAYS,
 } from './certificate.js';
 export type { GenerateCertificateOptions } from './certificate.js';
-export { ALPN_PROTOCOL } from './quic.js';
+export { ALPN_PROTOCOL } from './quic/index.js';
 export { WEBTRANSPORT_PATH, webtransportMode } from './webtransport.js';
 export type { WebTransportMode } from './webtransport.js';
 

@@ -17,16 +17,11 @@ import type {
   Listener,
   Transport,
 } from './types.js';
-import { errorText } from './util.js';
+import { DEFAULT_CLOSE_TIMEOUT_MS, errorText, hostPort } from './util.js';
 
 /** ALPN protocol id, the same as the QUIC transport's. */
 const ALPN_PROTOCOL = 'gatesvr/1';
-/** Default wait for a close, in ms. */
-const DEFAULT_CLOSE_TIMEOUT_MS = 2_000;
 
-function hostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
 /**
  * One TLS socket seen through the Connection interface. Data chunks are the Buffers node hands out

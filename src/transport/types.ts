@@ -59,6 +59,11 @@ export interface ListenOptions {
   certificate: CertificateMaterial;
   /** Called for every accepted connection once its stream is open. */
   onConnection(conn: Connection): void;
+  /**
+   * Most connections held at once, handshakes and connections without a stream included (QUIC);
+   * new ones beyond it are refused and counted. Default: no limit.
+   */
+  maxConnections?: number;
 }
 
 /** A bound server. */

@@ -19,3 +19,11 @@ export function settleWithin(p: Promise<unknown>, ms: number): Promise<void> {
     p.then(done, done);
   });
 }
+
+/** Default wait for a `Connection.close` or `Listener.close`, in ms. */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 2_000;
+
+/** `host:port`, with an IPv6 host bracketed (`[::1]:4433`). */
+export function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}

@@ -41,7 +41,7 @@ import { Semaphore } from '@matrixai/async-locks';
 import { AddressInUseError, ConnectTimeoutError, TransportError } from '../errors.js';
 import { HandlerSlotConnection } from './connection-base.js';
 import type { Connection, Dialer, DialerOptions, ListenOptions, Listener, Transport } from './types.js';
-import { errorText, noop, settleWithin } from './util.js';
+import { DEFAULT_CLOSE_TIMEOUT_MS, errorText, hostPort, noop, settleWithin } from './util.js';
 
 /** Path of the WebTransport endpoint a gatectl gateway serves and its clients open. */
 export const WEBTRANSPORT_PATH = '/gate';
@@ -63,8 +63,6 @@ export const H2_CONNECTION_WINDOW_BYTES = 16 * 1024 * 1024;
 export const MAX_HANDSHAKES_IN_FLIGHT = 100;
 /** Server side: a session that opened no bidirectional stream within this many ms is closed. */
 export const WT_STREAM_OPEN_TIMEOUT_MS = 10_000;
-/** Default wait for a close, in ms. */
-export const DEFAULT_CLOSE_TIMEOUT_MS = 2_000;
 /** After a client connection ended, its HTTP/2 connection is destroyed this many ms later. */
 const H2_TEARDOWN_GRACE_MS = 50;
 
@@ -194,9 +192,6 @@ function loadLib(): Promise<WtLib> {
 // ---------------------------------------------------------------------------------------------
 // Shared helpers
 
-function hostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
 /** `a.b.c:port` / `::1:port` (the library's format) → `a.b.c:port` / `[::1]:port`. */
 function formatPeer(peer: string | undefined): string {
