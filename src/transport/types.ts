@@ -66,6 +66,9 @@ export interface ListenOptions {
   maxConnections?: number;
 }
 
+/** Counters of a transport endpoint (QUIC: packets, bytes, handshakes, invalid datagrams by reason). */
+export type TransportStats = Record<string, number | Record<string, number>>;
+
 /** A bound server. */
 export interface Listener {
   /** Bound host. */
@@ -74,6 +77,8 @@ export interface Listener {
   readonly port: number;
   /** Stops accepting; existing connections are closed concurrently, waiting at most `timeoutMs` (ms). */
   close(timeoutMs?: number): Promise<void>;
+  /** The endpoint's counters, where the transport keeps them (QUIC). */
+  stats?(): TransportStats;
 }
 
 /** Options for a Dialer (the client side). */
@@ -84,6 +89,11 @@ export interface DialerOptions {
   ca?: string;
   /** Connect timeout per connection, in ms. */
   connectTimeoutMs: number;
+  /**
+   * QUIC: a connection whose peer sent nothing for this long (ms) is declared lost; keep-alive PINGs
+   * go out at a third of it (at most every 15 s). Default 60000 ms.
+   */
+  idleTimeoutMs?: number;
 }
 
 /**
@@ -98,6 +108,8 @@ export interface Dialer {
   dial(host: string, port: number): Promise<Connection>;
   /** Releases shared resources; call after all connections are closed. */
   close(): Promise<void>;
+  /** The endpoint's counters, where the transport keeps them (QUIC). */
+  stats?(): TransportStats;
 }
 
 /** A transport implementation. */

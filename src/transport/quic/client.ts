@@ -12,7 +12,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { X509Certificate } from 'node:crypto';
 import { Semaphore } from '@matrixai/async-locks';
-import { TransportError } from '../../errors.js';
+import { InvalidInputError, TransportError } from '../../errors.js';
 import type { Connection, Dialer, DialerOptions } from '../types.js';
 import { DEFAULT_CLOSE_TIMEOUT_MS, errorText, hostPort } from '../util.js';
 import { MAX_HANDSHAKES_IN_FLIGHT, QUIC_MAX_IDLE_TIMEOUT_MS, clientConfig, quiche, type QuicheConfig } from './config.js';
@@ -53,13 +53,13 @@ class QuicDialerImpl extends QuicEndpoint implements QuicDialer {
   private closed = false;
 
   constructor(socket: dgram.Socket, recvBufferBytes: number, dualStack: boolean, opts: DialerOptions) {
-    super(socket, recvBufferBytes, QUIC_MAX_IDLE_TIMEOUT_MS);
+    super(socket, recvBufferBytes, opts.idleTimeoutMs ?? QUIC_MAX_IDLE_TIMEOUT_MS);
     this.recvBufferBytes = recvBufferBytes;
     this.dualStack = dualStack;
     this.opts = opts;
     const verify = opts.insecure !== true;
-    this.hostConfig = clientConfig(verify, false, opts.ca);
-    this.ipConfig = verify ? clientConfig(true, true, opts.ca) : this.hostConfig;
+    this.hostConfig = clientConfig(verify, false, opts.ca, this.idleTimeoutMs);
+    this.ipConfig = verify ? clientConfig(true, true, opts.ca, this.idleTimeoutMs) : this.hostConfig;
   }
 
   /**
@@ -190,9 +190,13 @@ class QuicDialerImpl extends QuicEndpoint implements QuicDialer {
  * Creates a QUIC Dialer with one shared UDP socket (dual-stack `::`, or `0.0.0.0` where IPv6 is
  * unavailable) and a 4 MiB receive buffer.
  *
+ * @throws {InvalidInputError} when `idleTimeoutMs` is below 300 ms.
  * @throws {TransportError} when no UDP socket can be bound, or quiche refuses the `ca` PEM.
  */
 export async function createQuicDialer(opts: DialerOptions): Promise<QuicDialer> {
+  if (opts.idleTimeoutMs !== undefined && !(Number.isFinite(opts.idleTimeoutMs) && opts.idleTimeoutMs >= 300)) {
+    throw new InvalidInputError(`QUIC idle timeout ${opts.idleTimeoutMs} ms is too short: give at least 300 ms`);
+  }
   let bound: Awaited<ReturnType<typeof bindSocket>>;
   let dualStack = true;
   try {

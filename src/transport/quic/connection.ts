@@ -97,6 +97,8 @@ export class QuicConnection extends HandlerSlotConnection implements DeadlineEnt
   private readonly writes: PendingWrite[] = [];
   private pendingHead = 0;
 
+  /** Stream bytes were accepted since the last send pass. */
+  private unflushed = false;
   private closePromise: Promise<void> | undefined;
   private closeRequest: { code: number; reason: Buffer } | undefined;
   private closeForced = false;
@@ -227,9 +229,19 @@ export class QuicConnection extends HandlerSlotConnection implements DeadlineEnt
     }
   }
 
-  /** Fault injection: stop reading for good, so QUIC flow control stalls the peer's writes. */
+  /** Fault injection: stop reading, so QUIC flow control stalls the peer's writes. */
   stopReading(): void {
     this.readStopped = true;
+  }
+
+  /** Undoes `stopReading()`: reads what quiche buffered meanwhile, which reopens the peer's window. */
+  resumeReading(): void {
+    if (!this.readStopped) return;
+    this.readStopped = false;
+    if (this.established && !this.ended && this.exposed && this.streamOpen) {
+      this.readStream();
+      this.owner.markDirty(this);
+    }
   }
 
   /**
@@ -251,7 +263,7 @@ export class QuicConnection extends HandlerSlotConnection implements DeadlineEnt
         return Promise.reject(this.writeFailed(error));
       }
       this.streamOpen = true;
-      if (accepted > 0) this.owner.markDirty(this);
+      if (accepted > 0) this.wroteSinceFlush();
       if (accepted === data.byteLength) return WRITTEN;
       rest = data.subarray(accepted);
     }
@@ -294,7 +306,13 @@ export class QuicConnection extends HandlerSlotConnection implements DeadlineEnt
       pending.length = 0;
       this.pendingHead = 0;
     }
-    if (wrote) this.owner.markDirty(this);
+    if (wrote) this.wroteSinceFlush();
+  }
+
+  /** quiche took stream bytes that no send pass has seen yet: a close must wait for that pass. */
+  private wroteSinceFlush(): void {
+    this.unflushed = true;
+    this.owner.markDirty(this);
   }
 
   private rejectPending(): void {
@@ -314,6 +332,7 @@ export class QuicConnection extends HandlerSlotConnection implements DeadlineEnt
   /** Called by the endpoint after a send pass over this connection. */
   afterFlush(packets: number, now: number): void {
     if (packets > 0) this.lastSendMs = now;
+    this.unflushed = false;
     if (this.nativeCloseSent && this.resolveClose !== undefined) {
       const resolve = this.resolveClose;
       this.resolveClose = undefined;
@@ -336,7 +355,7 @@ export class QuicConnection extends HandlerSlotConnection implements DeadlineEnt
     const request = this.closeRequest;
     if (request === undefined || this.nativeCloseSent) return;
     if (!this.closeForced) {
-      if (this.pendingHead < this.writes.length) return;
+      if (this.pendingHead < this.writes.length || this.unflushed) return;
       if (!this.native.isDraining() && !this.native.isClosed() && !this.quiet()) return;
     }
     this.nativeCloseSent = true;

@@ -26,7 +26,7 @@ import { DeadlineHeap } from './deadline-heap.js';
 import { CID_LEN, DROP_REASONS, cidEquals, cidSlot, classify, type DropReason, type UnroutedLongHeader } from './packet.js';
 
 /** Counters of one QUIC endpoint (listener or dialer). Packets and bytes are UDP datagrams. */
-export interface QuicEndpointStats {
+export interface QuicEndpointStats extends Record<string, number | Record<string, number>> {
   /** Datagrams received / sent. */
   packets_in: number;
   packets_out: number;
@@ -89,7 +89,8 @@ export function emptyStats(): QuicEndpointStats {
 }
 
 const SLAB_BYTES = 256 * 1024;
-const SWEEP_INTERVAL_MS = 1_000;
+/** Longest interval between housekeeping sweeps, in ms. */
+const MAX_SWEEP_INTERVAL_MS = 1_000;
 /** How long closing the socket waits for datagrams libuv still queues, in ms. */
 const SOCKET_CLOSE_GRACE_MS = 200;
 
@@ -148,6 +149,8 @@ export async function bindSocket(type: 'udp4' | 'udp6', host: string, port: numb
 export abstract class QuicEndpoint implements ConnectionOwner {
   readonly local: QuicheHostPort;
   readonly idleTimeoutMs: number;
+  /** A connection that sent nothing for this long (ms) sends a PING: a third of the idle timeout, at most 15 s. */
+  readonly keepAliveMs: number;
   readonly scratch: Buffer = Buffer.allocUnsafe(64 * 1024);
   protected readonly socket: dgram.Socket;
   protected readonly counters: QuicEndpointStats = emptyStats();
@@ -170,6 +173,7 @@ export abstract class QuicEndpoint implements ConnectionOwner {
     const address = socket.address();
     this.local = { host: address.address, port: address.port };
     this.idleTimeoutMs = idleTimeoutMs;
+    this.keepAliveMs = Math.min(QUIC_KEEP_ALIVE_INTERVAL_MS, Math.floor(idleTimeoutMs / 3));
     this.counters.recv_buffer_bytes = recvBufferBytes;
     const seed = new Uint32Array(1);
     randomFillSync(seed);
@@ -178,7 +182,7 @@ export abstract class QuicEndpoint implements ConnectionOwner {
     socket.on('error', () => {
       this.counters.socket_errors++;
     });
-    this.sweepTimer = setInterval(this.sweep, SWEEP_INTERVAL_MS);
+    this.sweepTimer = setInterval(this.sweep, Math.max(50, Math.min(MAX_SWEEP_INTERVAL_MS, Math.floor(this.keepAliveMs / 2))));
     this.sweepTimer.unref();
   }
 
@@ -380,12 +384,12 @@ export abstract class QuicEndpoint implements ConnectionOwner {
     else this.armTimer(now);
   };
 
-  /** Housekeeping once a second: keep-alive PINGs, then the subclass's deadlines. */
+  /** Housekeeping (every second, or half the keep-alive interval): keep-alive PINGs, the subclass's deadlines. */
   private readonly sweep = (): void => {
     const now = this.now();
     for (const conn of this.bySlot.values()) {
       if (this.sweepConnection(conn, now)) continue;
-      if (conn.established && !conn.nativeClosing && now - conn.lastSendMs >= QUIC_KEEP_ALIVE_INTERVAL_MS) {
+      if (conn.established && !conn.nativeClosing && now - conn.lastSendMs >= this.keepAliveMs) {
         conn.native.sendAckEliciting();
         this.markDirty(conn);
       }

@@ -42,6 +42,8 @@ export interface QuicListenOptions extends ListenOptions {
   retry?: boolean;
   /** Handshakes in progress at once; default MAX_SERVER_HANDSHAKES_IN_FLIGHT (256). */
   maxHandshakes?: number;
+  /** Idle timeout of the listener's connections, in ms; default QUIC_MAX_IDLE_TIMEOUT_MS (60000). */
+  idleTimeoutMs?: number;
 }
 
 /** A QUIC Listener with its counters. */
@@ -69,7 +71,7 @@ class QuicListenerImpl extends QuicEndpoint implements QuicListener {
   private closePromise: Promise<void> | undefined;
 
   constructor(socket: dgram.Socket, recvBufferBytes: number, config: QuicheConfig, opts: QuicListenOptions) {
-    super(socket, recvBufferBytes, QUIC_MAX_IDLE_TIMEOUT_MS);
+    super(socket, recvBufferBytes, opts.idleTimeoutMs ?? QUIC_MAX_IDLE_TIMEOUT_MS);
     this.host = this.local.host;
     this.port = this.local.port;
     this.recvBufferBytes = recvBufferBytes;
@@ -263,7 +265,7 @@ class QuicListenerImpl extends QuicEndpoint implements QuicListener {
  */
 export async function listenQuic(opts: QuicListenOptions): Promise<QuicListener> {
   const where = hostPort(opts.host, opts.port);
-  const config = serverConfig(opts.certificate.certPem, opts.certificate.keyPem);
+  const config = serverConfig(opts.certificate.certPem, opts.certificate.keyPem, opts.idleTimeoutMs ?? QUIC_MAX_IDLE_TIMEOUT_MS);
   let bound: Awaited<ReturnType<typeof bindSocket>>;
   try {
     bound = await bindSocket(isIP(opts.host) === 6 ? 'udp6' : 'udp4', opts.host, opts.port);
