@@ -11,7 +11,7 @@ import { StageRecorder, type ServerStage } from '../metrics/stages.js';
 import type { EncodedLatency } from '../metrics/histogram.js';
 import { gatewayUrl, getTransport } from '../transport/index.js';
 import { certificateDaysFor, generateCertificate, loadCertificate } from '../transport/certificate.js';
-import type { CertificateMaterial, Connection, Listener } from '../transport/types.js';
+import type { CertificateMaterial, Connection, Listener, TransportStats } from '../transport/types.js';
 import { FrameError, QueueFullError, SlowConsumerError } from '../errors.js';
 import { HttpUpstream, MockUpstream, UpstreamTimeoutError, type Upstream } from '../upstream/index.js';
 import type { GatewayConfig } from './config.js';
@@ -19,6 +19,9 @@ import { Session, SessionManager } from './session.js';
 import { OrderedSender } from './ordered-sender.js';
 import { AsyncRequestProcessor, type AsyncTask, type ProcessorStats } from './processor.js';
 import { createLogger, type Logger } from '../log.js';
+
+/** Connections the listener holds beyond --max-sessions (handshakes, stream-less, refused-with-503). */
+const TRANSPORT_CONNECTION_HEADROOM = 64;
 import { createEventExporter, type EventExporter, type StopResult } from '../vinequeue/index.js';
 import { QuotaExceededError, QuotaService, type QuotaStopResult } from '../quota/index.js';
 
@@ -172,6 +175,9 @@ export class GatewayServer {
       if (c.events !== undefined) this.events = await createEventExporter({ url: c.events.url, dir: c.events.dir });
       this.listener = await getTransport(c.transport).listen({
         host: c.host, port: c.port, certificate: this.certificate, onConnection: (conn) => this.accept(conn),
+        // Handshakes and stream-less connections count too (issue 13); the headroom lets a client
+        // beyond --max-sessions still hear the out-of-band 503 instead of a connect timeout.
+        maxConnections: c.maxSessions + TRANSPORT_CONNECTION_HEADROOM,
       });
     } catch (err) {
       await this.events?.stop(1000);
@@ -304,6 +310,11 @@ export class GatewayServer {
     this.closeSession(session);
     await session.conn.write(frame).catch(() => undefined);
     await session.conn.close(closeCode, message);
+  }
+
+  /** The listener's transport counters (QUIC: packets, handshakes, invalid datagrams), or null. */
+  transportStats(): TransportStats | null {
+    return this.listener?.stats?.() ?? null;
   }
 
   /** The gateway counters (live sessions filled in), without encoding any histogram. */

@@ -8,7 +8,7 @@
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { getTransport } from '../transport/index.js';
-import type { Dialer, TransportName } from '../transport/types.js';
+import type { Dialer, TransportName, TransportStats } from '../transport/types.js';
 import { encodeHistogram } from '../metrics/histogram.js';
 import type { ViolationCounts } from '../metrics/result.js';
 import { ClientMetrics } from './metrics.js';
@@ -102,6 +102,8 @@ export interface SlicePartial {
   eldMaxMs: number;
   /** largest process RSS sampled by this slice, bytes */
   peakRssBytes: number;
+  /** the dialer's transport counters at the end of the run (QUIC), or null */
+  transportStats: TransportStats | null;
 }
 
 /** A running slice: `connect()` first, then `run(steadyStartEpochMs)`, then `close()`. */
@@ -244,6 +246,7 @@ export class Slice {
         eldP99Ms: this.eld.percentile(99) / 1e6,
         eldMaxMs: this.eld.max / 1e6,
         peakRssBytes: this.peakRss,
+        transportStats: this.dialer?.stats?.() ?? null,
       };
     } finally {
       clearInterval(secondTimer);

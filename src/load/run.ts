@@ -10,7 +10,8 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { TransportName } from '../transport/types.js';
+import type { TransportName, TransportStats } from '../transport/types.js';
+import { sumTransportStats } from '../transport/util.js';
 import { reachabilityWarnings } from '../config/load.js';
 import { WEBTRANSPORT_PATH, webtransportMode } from '../transport/webtransport.js';
 import { InvalidInputError, TransportError } from '../errors.js';
@@ -18,6 +19,11 @@ import { decodeHistogram, encodeLatency, mergeHistograms } from '../metrics/hist
 import { RUN_SCHEMA, type RunResult, type ServerResult, type TimeSeriesPoint, type ViolationCounts } from '../metrics/result.js';
 import { Slice, type DriveOptions, type SliceSecond, type SlicePartial, type SliceSpec, type SliceTick } from './engine.js';
 
+
+/** `{ transport }` when there are transport counters, else nothing (the key is left out). */
+function transportField(stats: TransportStats | null): { transport?: TransportStats } {
+  return stats === null ? {} : { transport: stats };
+}
 /** A gateway to load: where it is, how to trust it, and how to read its server-side figures. */
 export interface TargetHandle {
   /** `quic://host:port` or `tcp://host:port` */
@@ -326,6 +332,7 @@ function buildResult(opts: LoadOptions, target: TargetHandle, transport: Transpo
       generator_bound: generatorBound,
       peak_rss_bytes: workers > 1 ? parentPeakRss : Math.max(parentPeakRss, ...partials.map((p) => p.peakRssBytes)),
       ...(workers > 1 ? { workers_peak_rss_bytes: Math.max(...partials.map((p) => p.peakRssBytes)) } : {}),
+      ...transportField(sumTransportStats(partials.map((p) => p.transportStats))),
     },
     server,
     timeseries: series,

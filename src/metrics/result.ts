@@ -88,6 +88,11 @@ export interface GeneratorResult {
   peak_rss_bytes: number;
   /** with --workers > 1: largest resident set size of one generator child process, bytes */
   workers_peak_rss_bytes?: number;
+  /**
+   * the generators' transport counters, summed over generator processes (QUIC: packets_in/out,
+   * bytes_in/out, handshakes_*, invalid_datagrams by reason, lost_packets, …; see the README)
+   */
+  transport?: Record<string, number | Record<string, number>>;
 }
 
 /** Server-side figures: stage histograms and queue/processor stats. */

@@ -42,6 +42,36 @@ export function createGatewayRegistry(gw: GatewayServer): Registry {
     computed('gatectl_processor_rejected_total', 'Tasks refused with 503 (queue full)', 'counter', () => one(gw.processor?.rejected ?? 0)),
     computed('gatectl_processor_skipped_invalid_session_total', 'Tasks skipped because their session closed', 'counter', () => one(gw.processor?.skippedInvalidSession ?? 0)),
   ];
+  const transport = (key: string): Value[] => {
+    const v = gw.transportStats()?.[key];
+    return typeof v === 'number' ? one(v) : [];
+  };
+  const TRANSPORT_COUNTERS: [string, string][] = [
+    ['packets_in', 'UDP datagrams received by the listener'],
+    ['packets_out', 'UDP datagrams sent by the listener'],
+    ['bytes_in', 'UDP payload bytes received'],
+    ['bytes_out', 'UDP payload bytes sent'],
+    ['handshakes_started', 'QUIC handshakes started (Initials accepted)'],
+    ['handshakes_completed', 'QUIC handshakes completed'],
+    ['handshakes_failed', 'QUIC handshakes that ended before completing'],
+    ['handshakes_refused', 'Initials refused by the handshake or connection cap'],
+    ['retries_sent', 'Stateless Retry packets sent (address validation)'],
+    ['version_negotiations_sent', 'Version Negotiation packets sent'],
+    ['streamless_closes', 'Connections closed because they opened no stream in time'],
+    ['recv_errors', 'Datagrams quiche refused inside a known connection'],
+    ['lost_packets', 'Packets quiche declared lost'],
+    ['retransmitted_packets', 'Packets quiche retransmitted'],
+  ];
+  for (const [key, help] of TRANSPORT_COUNTERS) {
+    metrics.push(computed(`gatectl_transport_${key}_total`, help, 'counter', () => transport(key)));
+  }
+  metrics.push(
+    computed('gatectl_transport_connections', 'Transport connections open (handshaking, established or draining)', 'gauge', () => transport('connections')),
+    computed('gatectl_transport_invalid_datagrams_total', 'Datagrams dropped before reaching a connection, by reason', 'counter', () => {
+      const v = gw.transportStats()?.invalid_datagrams;
+      return typeof v === 'object' ? byLabel('reason', v) : [];
+    }),
+  );
   for (const m of metrics) reg.registerMetric(m as unknown as Parameters<Registry['registerMetric']>[0]);
   registerVineQueueMetrics(reg, () => gw.events?.queue.getMetrics() ?? null);
   if (gw.quota !== null) registerQuotaMetrics(reg, gw.quota);

@@ -88,7 +88,7 @@ export const CONFIGURATION_EXAMPLES = {
 export function monitorBody(gw: GatewayServer, path: string): unknown {
   switch (path) {
     case '/healthz':
-      return { status: 'ok', sessions: gw.sessions.size };
+      return { status: 'ok', sessions: gw.sessions.size, transport: gw.transportStats() };
     case '/queue/config': {
       const q = gw.config.queue;
       return {

@@ -53,8 +53,20 @@ export function summaryTable(r: RunResult): TableData {
       ['violations (reorders/gaps/duplicates/notify order)', `${v.reorders}/${v.gaps}/${v.duplicates}/${v.notify_order_violations}`],
       ['generator event-loop delay p99', `${r.generator.event_loop_delay_p99_ms.toFixed(1)} ms${r.generator.generator_bound ? ' (generator_bound)' : ''}`],
       ['peak RSS (whole process)', fmtMiB(r.generator.peak_rss_bytes) + (r.generator.workers_peak_rss_bytes !== undefined ? ` (+ generator processes, largest ${fmtMiB(r.generator.workers_peak_rss_bytes)})` : '')],
+      ...transportRows(r.generator.transport),
     ],
   };
+}
+
+/** The generator's QUIC counters in one row: datagrams, losses, and what was dropped. */
+function transportRows(t: Record<string, number | Record<string, number>> | undefined): string[][] {
+  if (t === undefined || typeof t.packets_out !== 'number') return [];
+  const n = (k: string): number => (typeof t[k] === 'number' ? (t[k] as number) : 0);
+  const dropped = typeof t.invalid_datagrams === 'object' ? Object.values(t.invalid_datagrams).reduce((a, b) => a + b, 0) : 0;
+  return [[
+    'QUIC datagrams out / in (lost, retransmitted, dropped)',
+    `${n('packets_out')} / ${n('packets_in')} (${n('lost_packets')}, ${n('retransmitted_packets')}, ${dropped})`,
+  ]];
 }
 
 /** Server stage latencies: stage | count | p50 | p90 | p99 | p99.9 | max. Null when the run has no server figures. */

@@ -1,4 +1,5 @@
 /** Small helpers shared by the transports. */
+import type { TransportStats } from './types.js';
 
 /** The message of an Error, or the value as a string. */
 export function errorText(error: unknown): string {
@@ -26,4 +27,26 @@ export const DEFAULT_CLOSE_TIMEOUT_MS = 2_000;
 /** `host:port`, with an IPv6 host bracketed (`[::1]:4433`). */
 export function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * Adds transport counters (`TransportStats`: numbers and one level of records of numbers) of
+ * several endpoints key by key; null when none has any. Gauges such as `recv_buffer_bytes` add up
+ * too (total over the generator processes).
+ */
+export function sumTransportStats(all: readonly (TransportStats | null)[]): TransportStats | null {
+  let out: TransportStats | null = null;
+  for (const stats of all) {
+    if (stats === null) continue;
+    out ??= {};
+    for (const [key, value] of Object.entries(stats)) {
+      if (typeof value === 'number') {
+        out[key] = ((out[key] as number | undefined) ?? 0) + value;
+      } else {
+        const into = ((out[key] as Record<string, number> | undefined) ??= {});
+        for (const [k, v] of Object.entries(value)) into[k] = (into[k] ?? 0) + v;
+      }
+    }
+  }
+  return out;
 }
