@@ -1,7 +1,8 @@
 /**
  * `node dist/bench/loadgen.js`: the load-generator benchmark alone (src/bench/loadgen.ts, issue 4):
  * gatectl load throughput against the raw echo throughput of the same transport (goal ≥ 0.85), the
- * open model at 90 % of it, and the histogram record and codec costs. Writes reports/<name>.json and
+ * open model at 90 % of it, the histogram record and codec costs, and the transport section (quic and
+ * tcp raw echo per shape, memory per connection, factor against the reference run; issue 13). Writes reports/<name>.json and
  * .md (machine, load average and this command inside) and prints the tables. `npm run bench` runs it
  * together with the VineQueue benchmark (bench/run.ts).
  *

@@ -4,11 +4,13 @@
  * - `vinequeue`: the VineQueue V1/V2 benchmark of seed 002 (src/vinequeue/bench.ts);
  * - `loadgen`: gatectl load throughput against the raw echo throughput of the same transport (goal
  *   ≥ 0.85), the open model at 90 % of it, and the histogram record and codec costs (issue 4,
- *   src/bench/loadgen.ts).
+ *   src/bench/loadgen.ts); and its transport section: quic and tcp raw echo at 100 × 8 and 1000 × 1,
+ *   QUIC ÷ TCP, memory per connection at 1000 connections, and the factor against the committed
+ *   reference run (issue 13).
  * `--only vinequeue|loadgen` runs one of them. VineQueue flags: --seconds (per cell), --producers,
  * --rate, --wal, --name. Loadgen flags: --transport, --connections, --in-flight, --duration (s per
  * phase), --rounds, --warmup, --payload-bytes, --open-fraction, --histogram-values, --codec-iterations,
- * --loadgen-name. --out-dir applies to both.
+ * --transport-shapes, --skip-transport, --loadgen-name. --out-dir applies to both.
  *
  *   node dist/bench/run.js [--only vinequeue|loadgen] [--seconds 3] [--producers 100] [--rate 20000] [--wal] [--connections 100] [--in-flight 8] [--duration 5] [--out-dir reports]
  */

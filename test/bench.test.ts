@@ -1,8 +1,10 @@
 /**
  * The load-generator benchmark (issue 4 "Done when", src/bench/loadgen.ts): a tiny bounded smoke run
- * (4 connections × 2 in flight, 0.5 s per phase, one round, real QUIC on 127.0.0.1) checking the
- * result's shape and that the ratio is a finite number above 0 — never the 0.85 goal (speed targets
- * belong to `npm run bench`, not to tests). Plus the null gateway's protocol and option errors.
+ * (4 connections × 2 in flight, 1 s per phase, one round, real QUIC on 127.0.0.1; transport section
+ * quic and tcp at 4 × 2 and 8 × 1) checking the result's shape and that the ratios are finite numbers
+ * above 0 — never the goals (speed and memory targets belong to `npm run bench`, not to tests). The
+ * transport section's goal logic is checked on made-up measurements (summarizeTransportSection is
+ * pure). Plus the null gateway's protocol and option errors.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,15 +12,18 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  LOADGEN_BENCH_SCHEMA, loadgenOptionsFromArgs, renderLoadgenMarkdown, renderLoadgenTerminal, runLoadgenBench, startNullGateway,
-  writeLoadgenReports, type ThroughputCell,
+  LOADGEN_BENCH_SCHEMA, MEMORY_SETTLE_MS, PRIME_ECHOES, REFERENCE_RESULT_FILE, loadgenOptionsFromArgs, readLoadgenReference, renderLoadgenMarkdown,
+  renderLoadgenTerminal, runLoadgenBench, startNullGateway, summarizeTransportSection, writeLoadgenReports,
+  type MemorySample, type ThroughputCell, type TransportMeasurements, type TransportShape,
 } from '../src/bench/loadgen.js';
 import { getTransport } from '../src/transport/index.js';
 import { InvalidInputError } from '../src/errors.js';
 import { RawClient, waitFor } from './support.js';
 
-test('loadgen bench smoke: N=4, K=2, D=1 s, one round: shapes, ratio finite and > 0, reports written', { timeout: 90_000 }, async () => {
-  const opts = loadgenOptionsFromArgs({ connections: '4', 'in-flight': '2', duration: '1', rounds: '1', warmup: '0', 'histogram-values': '20000', 'codec-iterations': '5000' });
+test('loadgen bench smoke: N=4, K=2, D=1 s, one round, transport section at 4x2 and 8x1: shapes, ratios finite and > 0, reports written', { timeout: 90_000 }, async () => {
+  const opts = loadgenOptionsFromArgs({
+    connections: '4', 'in-flight': '2', duration: '1', rounds: '1', warmup: '0', 'histogram-values': '20000', 'codec-iterations': '5000', 'transport-shapes': '4x2,8x1',
+  });
   const lines: string[] = [];
   const r = await runLoadgenBench(opts, 'test', (l) => lines.push(l));
   assert.equal(r.schema, LOADGEN_BENCH_SCHEMA);
@@ -27,9 +32,9 @@ test('loadgen bench smoke: N=4, K=2, D=1 s, one round: shapes, ratio finite and 
   const t = r.throughput;
   assert.equal(t.raw_echo.length, 1);
   assert.equal(t.gatectl_closed.length, 1);
-  const check = (c: ThroughputCell, phase: string) => {
+  const check = (c: ThroughputCell, phase: string, connections = 4) => {
     assert.equal(c.phase, phase);
-    assert.equal(c.connected, 4, `${phase}: all 4 connected`);
+    assert.equal(c.connected, connections, `${phase}: all ${connections} connected`);
     assert.ok(c.responses > 0 && c.responses === c.requests, `${phase}: every request answered (${c.responses}/${c.requests})`);
     assert.ok(c.window_s > 0.2 && c.window_s < 5, `${phase}: window ${c.window_s} s`);
     assert.ok(c.window_responses > 0 && c.window_responses <= c.responses, `${phase}: ${c.window_responses} responses in the window`);
@@ -57,11 +62,56 @@ test('loadgen bench smoke: N=4, K=2, D=1 s, one round: shapes, ratio finite and 
   assert.ok(r.codec.request_encode_ns > 0 && r.codec.response_decode_ns > 0 && r.codec.request_bytes > 64);
   assert.ok(lines.some((l) => l.includes('raw echo')));
 
+  // the transport section: quic and tcp at both shapes; quic 4 × 2 is the main section's raw echo, not measured twice
+  const tr = r.transport;
+  assert.ok(tr !== null, 'transport section present by default');
+  assert.deepEqual(tr.shapes, [{ connections: 4, in_flight: 2 }, { connections: 8, in_flight: 1 }]);
+  assert.equal(tr.phase_s, 1);
+  assert.deepEqual(tr.cells.map((c) => [c.transport, c.connections, c.in_flight, c.source]),
+    [['quic', 4, 2, 'main_raw_echo'], ['quic', 8, 1, 'measured'], ['tcp', 4, 2, 'measured'], ['tcp', 8, 1, 'measured']]);
+  assert.deepEqual(tr.cells[0]!.phases, t.raw_echo);
+  assert.equal(tr.cells[0]!.responses_per_s, t.raw_echo_responses_per_s);
+  for (const c of tr.cells.slice(1)) {
+    assert.equal(c.phases.length, 1);
+    check(c.phases[0]!, 'raw_echo', c.connections);
+  }
+  for (const c of tr.cells) {
+    assert.equal(c.connected, c.connections, `${c.transport} ${c.connections} × ${c.in_flight}: all connected`);
+    assert.ok(Number.isFinite(c.responses_per_s) && c.responses_per_s > 0 && c.generator_cpu_ns_per_response > 0 && c.gateway_cpu_ns_per_response > 0);
+    assert.equal(c.errors, 0);
+  }
+  assert.equal(tr.quic_tcp.length, 2);
+  for (const q of tr.quic_tcp) {
+    assert.ok(Number.isFinite(q.ratio) && q.ratio > 0, `quic ÷ tcp ${q.ratio}`);
+    assert.equal(q.goal_min_ratio, null, 'no goal away from 1000 × 1');
+    assert.equal(q.goal_met, null);
+  }
+  assert.deepEqual(tr.memory.map((m) => [m.transport, m.connections, m.in_flight, m.settle_ms, m.prime_echoes]),
+    [['quic', 8, 1, MEMORY_SETTLE_MS, PRIME_ECHOES], ['tcp', 8, 1, MEMORY_SETTLE_MS, PRIME_ECHOES]]);
+  for (const m of tr.memory) {
+    for (const side of [m.client, m.server]) {
+      assert.equal(side.connections, 8, `${m.transport}: 8 connections open at the sample (client and null gateway count)`);
+      assert.ok(side.rss_at_0_kb > 0 && side.rss_at_n_kb > 0 && side.heap_used_at_0_kb > 0 && side.heap_used_at_n_kb > 0);
+      assert.ok(Number.isFinite(side.rss_per_connection_kb) && Number.isFinite(side.heap_used_per_connection_kb));
+      assert.equal(side.goal_max_kb_per_connection, null, 'no memory goal below 1000 connections');
+    }
+  }
+  // the committed reference is quic 100 × 8: not in this run, so no factor, and a warning saying why
+  assert.equal(tr.reference, null);
+  assert.match(tr.reference_unavailable ?? '', /no quic 100 × 8 raw echo/);
+  assert.ok(r.warnings.some((w) => w.includes('no comparison with the reference run')));
+  assert.ok(lines.some((l) => l.includes('transport tcp 8 × 1')));
+
   const md = renderLoadgenMarkdown(r);
   assert.match(md, /ratio gatectl ÷ raw echo/);
   assert.match(md, /histogram record cost/);
   assert.match(md, /load average/);
-  assert.match(renderLoadgenTerminal(r), /responses\/s/);
+  assert.match(md, /## Transport: raw echo, QUIC vs TCP; memory per connection/);
+  assert.match(md, /QUIC ÷ TCP raw echo, 8 × 1/);
+  assert.match(md, /RSS per connection, quic server \(null gateway process\)/);
+  const term = renderLoadgenTerminal(r);
+  assert.match(term, /responses\/s/);
+  assert.match(term, /RSS per connection, tcp client/);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatectl-loadgen-'));
   const files = await writeLoadgenReports(r, dir, 'smoke');
   assert.deepEqual(JSON.parse(readFileSync(files.json, 'utf8')), JSON.parse(JSON.stringify(r)));
@@ -84,7 +134,8 @@ test('null gateway: Hello → 200, each business request → one response with i
     const sample = await gw.sample();
     assert.equal(sample.responses, 6);
     assert.equal(sample.acks, 1);
-    assert.ok(sample.userUs > 0 && sample.atMs > 0);
+    assert.equal(sample.open, 1);
+    assert.ok(sample.userUs > 0 && sample.atMs > 0 && sample.rssBytes > 0 && sample.heapUsedBytes > 0);
     await c.conn.close();
   } finally {
     await dialer.close();
@@ -98,5 +149,68 @@ test('loadgen options: bad flags are InvalidInputError naming the flag', () => {
   assert.throws(() => loadgenOptionsFromArgs({ duration: 'abc' }), /--duration "abc" is not a number/);
   assert.throws(() => loadgenOptionsFromArgs({ 'open-fraction': '3' }), /--open-fraction/);
   assert.throws(() => loadgenOptionsFromArgs({ warmup: '-1' }), /--warmup/);
-  assert.equal(loadgenOptionsFromArgs({}).connections, 100);
+  assert.throws(() => loadgenOptionsFromArgs({ 'transport-shapes': '100by8' }), /--transport-shapes "100by8" is not valid: use NxK/);
+  assert.throws(() => loadgenOptionsFromArgs({ 'transport-shapes': '0x1' }), /--transport-shapes 0x1 is not valid/);
+  assert.throws(() => loadgenOptionsFromArgs({ 'transport-shapes': '10x1,10x1' }), /given twice/);
+  const d = loadgenOptionsFromArgs({});
+  assert.equal(d.connections, 100);
+  assert.deepEqual(d.transportShapes, [{ connections: 100, inFlight: 8 }, { connections: 1000, inFlight: 1 }]);
+  assert.equal(d.skipTransport, false);
+  assert.deepEqual(loadgenOptionsFromArgs({ 'transport-shapes': '10×2, 50x1' }).transportShapes, [{ connections: 10, inFlight: 2 }, { connections: 50, inFlight: 1 }]);
+  assert.equal(loadgenOptionsFromArgs({ 'skip-transport': true }).skipTransport, true);
+});
+
+test('transport section summary (pure): reuse of the main raw echo, QUIC ÷ TCP goal at 1000 × 1, memory goals, reference factor', () => {
+  const o = loadgenOptionsFromArgs({});
+  const cell = (rate: number, connected: number): ThroughputCell => ({
+    phase: 'raw_echo', round: 0, connected, requests: rate, responses: rate, window_s: 1, window_responses: rate, responses_per_s: rate,
+    client_responses_per_s: rate, acks_per_response: 0, generator_cpu_percent: 90, gateway_cpu_percent: 90, generator_cpu_ns_per_response: 1000,
+    gateway_cpu_ns_per_response: 2000, errors: 0, e2e_p50_us: null, e2e_p99_us: null, event_loop_delay_p99_ms: 1, generator_bound: null, violations: null,
+  });
+  const big: TransportShape = { connections: 1000, inFlight: 1 };
+  const small: TransportShape = { connections: 100, inFlight: 8 };
+  const mem = (rssMb: number, n: number): MemorySample => ({ rssBytes: rssMb * 1024 * 1024, heapUsedBytes: 10 * 1024 * 1024, connections: n });
+  const m: TransportMeasurements = {
+    phases: [
+      { transport: 'quic', shape: big, cell: cell(12_000, 1000) },
+      { transport: 'tcp', shape: big, cell: cell(30_000, 1000) },
+      { transport: 'tcp', shape: small, cell: cell(100_000, 100) },
+    ],
+    memory: [
+      // quic: client (180 − 100) MB ÷ 1000 = 81.9 KB (≤ 100: met); server (300 − 100) MB ÷ 1000 = 204.8 KB (> 150: not met)
+      { transport: 'quic', shape: big, client0: mem(100, 0), clientN: mem(180, 1000), server0: mem(100, 0), serverN: mem(300, 1000) },
+      { transport: 'tcp', shape: big, client0: mem(100, 0), clientN: mem(150, 1000), server0: mem(100, 0), serverN: mem(150, 1000) },
+    ],
+  };
+  const mainRaw = [cell(40_000, 100), cell(50_000, 100)];
+  const ref = { file: REFERENCE_RESULT_FILE, created_at: 'then', command: 'old', transport: 'quic', connections: 100, in_flight: 8, payload_bytes: 64, raw_echo_responses_per_s: 3000 };
+  const s = summarizeTransportSection(o, m, mainRaw, ref);
+  const quicSmall = s.cells.find((c) => c.transport === 'quic' && c.connections === 100)!;
+  assert.equal(quicSmall.source, 'main_raw_echo');
+  assert.equal(quicSmall.responses_per_s, 45_000, 'pooled: Σ window responses ÷ Σ windows');
+  assert.deepEqual(s.quic_tcp, [
+    { connections: 100, in_flight: 8, quic_responses_per_s: 45_000, tcp_responses_per_s: 100_000, ratio: 0.45, goal_min_ratio: null, goal_met: null },
+    { connections: 1000, in_flight: 1, quic_responses_per_s: 12_000, tcp_responses_per_s: 30_000, ratio: 0.4, goal_min_ratio: 0.3, goal_met: true },
+  ]);
+  const quicMem = s.memory.find((x) => x.transport === 'quic')!;
+  assert.equal(quicMem.client.rss_per_connection_kb, 81.9);
+  assert.deepEqual([quicMem.client.goal_max_kb_per_connection, quicMem.client.goal_met], [100, true]);
+  assert.equal(quicMem.server.rss_per_connection_kb, 204.8);
+  assert.deepEqual([quicMem.server.goal_max_kb_per_connection, quicMem.server.goal_met], [150, false]);
+  const tcpMem = s.memory.find((x) => x.transport === 'tcp')!;
+  assert.deepEqual([tcpMem.client.goal_max_kb_per_connection, tcpMem.client.goal_met], [null, null], 'tcp: for comparison, no goal');
+  assert.deepEqual([s.reference?.factor, s.reference?.goal_min_factor, s.reference?.goal_met, s.reference?.responses_per_s], [15, 15, true, 45_000]);
+  assert.equal(s.reference_unavailable, null);
+  assert.match(summarizeTransportSection(o, m, mainRaw, { ...ref, payload_bytes: 128 }).reference_unavailable ?? '', /128-byte payloads/);
+  assert.equal(summarizeTransportSection(o, m, mainRaw, 'no file').reference_unavailable, 'no file');
+});
+
+test('the committed reference result reads as quic 100 × 8 with its raw echo figure', () => {
+  const ref = readLoadgenReference();
+  assert.notEqual(typeof ref, 'string', String(ref));
+  if (typeof ref === 'string') return;
+  assert.equal(ref.file, REFERENCE_RESULT_FILE);
+  assert.deepEqual([ref.transport, ref.connections, ref.in_flight, ref.payload_bytes], ['quic', 100, 8, 64]);
+  assert.ok(ref.raw_echo_responses_per_s > 0);
+  assert.match(readLoadgenReference('/nonexistent/loadgen-bench.json') as string, /not readable/);
 });

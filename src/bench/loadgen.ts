@@ -20,12 +20,18 @@
  * - Micro-costs in this process: recordUs on the factory histogram (ns per value), encode/decode of
  *   one histogram (µs), and the client's codec path (BusinessRequest encode, BusinessResponse frame
  *   decode, ns per message).
+ * - Transport section (issue 13; first, unless skipTransport): raw echo of quic and of tcp at each of
+ *   `transportShapes` (default 100 × 8 and 1000 × 1), each transport against its own fresh null
+ *   gateway; QUIC ÷ TCP per shape (goal ≥ 0.3 at 1000 × 1); RSS per connection of the generator and
+ *   of the null gateway at the shape with the most connections (goals, quic: ≤ 100 / ≤ 150 KB); this
+ *   run's quic 100 × 8 raw echo ÷ the committed reference run's (REFERENCE_RESULT_FILE, goal ≥ 15×).
  * Throughput definition, both sides alike: BusinessResponses the null gateway wrote inside the phase
  * less a margin at each end (windowMarginMs: the in-flight fill and the drain are left out), counted
  * and timed in the gateway process ÷ that window's length. The clients' own count (drain included,
  * as `gatectl load` reports it) is kept beside it.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -41,12 +47,38 @@ import { resolveLoadOptions } from '../config/load.js';
 import { runLoad, type TargetHandle } from '../load/run.js';
 import type { RunResult } from '../metrics/result.js';
 
-/** Result schema id. */
-export const LOADGEN_BENCH_SCHEMA = 'gatectl.loadgen-bench/v1';
+/** Result schema id (v2: the `transport` section and its options). */
+export const LOADGEN_BENCH_SCHEMA = 'gatectl.loadgen-bench/v2';
 /** Goal of issue 4: gatectl closed-model responses/s ≥ 0.85 × raw echo responses/s. */
 export const THROUGHPUT_GOAL = 0.85;
 /** An open-model run kept up when its schedule lag p99 stayed at or below this, µs (runLoad warns above it). */
 export const KEPT_UP_LAG_P99_US = 50_000;
+
+/** One raw echo shape of the transport section: N connections × K requests in flight each. */
+export interface TransportShape {
+  /** N, connections */
+  connections: number;
+  /** K, requests in flight per connection */
+  inFlight: number;
+}
+
+/**
+ * Goals of issue 13 for the transport section. The QUIC ÷ TCP raw echo goal is judged only at its
+ * shape (1000 × 1); the memory goals (QUIC only; KB = 1024 bytes of RSS per connection) only when
+ * the memory shape has at least `memoryMinConnections` connections; the reference factor only
+ * against a reference run of the same transport and shape.
+ */
+export const TRANSPORT_GOALS = Object.freeze({
+  quicTcpMinRatio: 0.3, quicTcpShape: Object.freeze({ connections: 1000, inFlight: 1 }) as Readonly<TransportShape>,
+  memoryMinConnections: 1000, clientMaxKbPerConnection: 100, serverMaxKbPerConnection: 150,
+  referenceMinFactor: 15,
+});
+/** Pause before each RSS sample of the memory measurement (nothing runs in it; no forced GC), ms. */
+export const MEMORY_SETTLE_MS = 1000;
+/** Requests each connection echoes (all in flight at once) before the memory sample and the window. */
+export const PRIME_ECHOES = 3;
+/** The committed reference result the transport section compares its QUIC raw echo with (issue 13). */
+export const REFERENCE_RESULT_FILE = 'reports/reference/loadgen-bench.json';
 
 /** Benchmark options. */
 export interface LoadgenBenchOptions {
@@ -70,13 +102,36 @@ export interface LoadgenBenchOptions {
   histogramValues: number;
   /** messages in the codec-cost measurement */
   codecIterations: number;
+  /** shapes of the transport section's raw echo (quic and tcp each); the one with the most connections also measures memory */
+  transportShapes: TransportShape[];
+  /** leave out the transport section (QUIC vs TCP raw echo, memory per connection, reference factor) */
+  skipTransport: boolean;
 }
 
-/** Defaults: QUIC, N=100, K=8, D=5 s, 2 rounds after a 1 s warm-up of each side, 64-byte payload, open at 90 %, 10M histogram values, 1M codec messages. */
+/**
+ * Defaults: QUIC, N=100, K=8, D=5 s, 2 rounds after a 1 s warm-up of each side, 64-byte payload, open at 90 %, 10M histogram values,
+ * 1M codec messages; transport section on (shapes 100 × 8 and 1000 × 1).
+ */
 export const DEFAULT_LOADGEN_BENCH_OPTIONS: Readonly<LoadgenBenchOptions> = Object.freeze({
   transport: 'quic', connections: 100, inFlight: 8, durationS: 5, rounds: 2, warmupS: 1, payloadBytes: 64, openFraction: 0.9,
   histogramValues: 10_000_000, codecIterations: 1_000_000,
+  transportShapes: Object.freeze([Object.freeze({ connections: 100, inFlight: 8 }), Object.freeze({ connections: 1000, inFlight: 1 })]) as TransportShape[],
+  skipTransport: false,
 });
+
+/** `NxK` (or `N×K`) per shape, comma-separated, e.g. `100x8,1000x1`. */
+export function formatTransportShapes(shapes: readonly TransportShape[]): string {
+  return shapes.map((s) => `${s.connections}x${s.inFlight}`).join(',');
+}
+
+/** Parses `--transport-shapes` (`100x8,1000x1`). Throws InvalidInputError naming the flag and the form. */
+export function parseTransportShapes(v: string): TransportShape[] {
+  return v.split(',').map((part) => {
+    const m = /^\s*(\d+)\s*[x×]\s*(\d+)\s*$/i.exec(part);
+    if (m === null) throw new InvalidInputError(`--transport-shapes ${JSON.stringify(v)} is not valid: use NxK shapes separated by commas, e.g. 100x8,1000x1`);
+    return { connections: Number(m[1]), inFlight: Number(m[2]) };
+  });
+}
 
 /** Checks options; throws InvalidInputError naming the bad one and the accepted range. */
 export function validateLoadgenBenchOptions(o: LoadgenBenchOptions): void {
@@ -93,21 +148,38 @@ export function validateLoadgenBenchOptions(o: LoadgenBenchOptions): void {
   if (!(o.durationS > 0 && o.durationS <= 600)) throw new InvalidInputError(`--duration ${o.durationS} is not valid: use seconds within (0, 600], e.g. 5 or 0.5`);
   if (!(o.warmupS >= 0 && o.warmupS <= 60)) throw new InvalidInputError(`--warmup ${o.warmupS} is not valid: use seconds within [0, 60] (0 = no warm-up)`);
   if (!(o.openFraction > 0 && o.openFraction <= 2)) throw new InvalidInputError(`--open-fraction ${o.openFraction} is not valid: use a fraction of the raw echo rate within (0, 2], e.g. 0.9`);
+  const shapes = formatTransportShapes(o.transportShapes);
+  if (o.transportShapes.length < 1 || o.transportShapes.length > 4) throw new InvalidInputError(`--transport-shapes ${shapes} is not valid: give 1 to 4 shapes, e.g. 100x8,1000x1`);
+  for (const s of o.transportShapes) {
+    if (!Number.isInteger(s.connections) || s.connections < 1 || s.connections > 5000 || !Number.isInteger(s.inFlight) || s.inFlight < 1 || s.inFlight > 1000) {
+      throw new InvalidInputError(`--transport-shapes ${shapes} is not valid: connections 1 to 5000 and in flight 1 to 1000 per shape, e.g. 100x8,1000x1`);
+    }
+  }
+  if (new Set(o.transportShapes.map((s) => `${s.connections}x${s.inFlight}`)).size !== o.transportShapes.length) {
+    throw new InvalidInputError(`--transport-shapes ${shapes} is not valid: a shape is given twice`);
+  }
 }
 
-/** `node:util` parseArgs options of the loadgen flags (all strings; see `loadgenOptionsFromArgs`). */
+/** `node:util` parseArgs options of the loadgen flags (strings, and `--skip-transport` a boolean; see `loadgenOptionsFromArgs`). */
 export const LOADGEN_ARG_OPTIONS = {
   transport: { type: 'string' }, connections: { type: 'string' }, 'in-flight': { type: 'string' }, duration: { type: 'string' },
   rounds: { type: 'string' }, warmup: { type: 'string' }, 'payload-bytes': { type: 'string' }, 'open-fraction': { type: 'string' },
   'histogram-values': { type: 'string' }, 'codec-iterations': { type: 'string' },
+  'transport-shapes': { type: 'string' }, 'skip-transport': { type: 'boolean' },
 } as const;
 
 /** Usage text of the loadgen flags. */
 export const LOADGEN_USAGE = '[--transport quic|tcp] [--connections N (100)] [--in-flight K (8)] [--duration S (5, seconds per phase)] [--rounds R (2)] [--warmup S (1, 0 = none)] ' +
-  '[--payload-bytes B (64)] [--open-fraction F (0.9)] [--histogram-values V (10000000)] [--codec-iterations M (1000000)]';
+  '[--payload-bytes B (64)] [--open-fraction F (0.9)] [--histogram-values V (10000000)] [--codec-iterations M (1000000)] ' +
+  '[--transport-shapes NxK,... (100x8,1000x1)] [--skip-transport]';
 
-/** Builds validated options from parseArgs string values (defaults for absent flags). Throws InvalidInputError. */
-export function loadgenOptionsFromArgs(values: Partial<Record<keyof typeof LOADGEN_ARG_OPTIONS, string | undefined>>): LoadgenBenchOptions {
+/** parseArgs values of the loadgen flags: a string per string flag, a boolean for `--skip-transport`. */
+export type LoadgenArgValues = {
+  [K in keyof typeof LOADGEN_ARG_OPTIONS]?: (typeof LOADGEN_ARG_OPTIONS)[K]['type'] extends 'boolean' ? boolean : string;
+};
+
+/** Builds validated options from parseArgs values (defaults for absent flags). Throws InvalidInputError. */
+export function loadgenOptionsFromArgs(values: LoadgenArgValues): LoadgenBenchOptions {
   const d = DEFAULT_LOADGEN_BENCH_OPTIONS;
   const num = (v: string | undefined, def: number, name: string): number => {
     if (v === undefined) return def;
@@ -126,6 +198,8 @@ export function loadgenOptionsFromArgs(values: Partial<Record<keyof typeof LOADG
     openFraction: num(values['open-fraction'], d.openFraction, 'open-fraction'),
     histogramValues: num(values['histogram-values'], d.histogramValues, 'histogram-values'),
     codecIterations: num(values['codec-iterations'], d.codecIterations, 'codec-iterations'),
+    transportShapes: values['transport-shapes'] === undefined ? d.transportShapes.map((s) => ({ ...s })) : parseTransportShapes(values['transport-shapes']),
+    skipTransport: values['skip-transport'] ?? d.skipTransport,
   };
   validateLoadgenBenchOptions(o);
   return o;
@@ -136,7 +210,10 @@ export function loadgenOptionsFromArgs(values: Partial<Record<keyof typeof LOADG
 
 /** Counters of a null gateway process. */
 export interface NullGatewayCounters {
+  /** connections served so far */
   connections: number;
+  /** connections open now */
+  open: number;
   /** BusinessResponses written */
   responses: number;
   /** ClientAcks received (ignored otherwise) */
@@ -155,6 +232,7 @@ function noop(): void {}
  */
 export function serveNullConnection(conn: Connection, counters: NullGatewayCounters): void {
   counters.connections++;
+  counters.open++;
   const sessionId = `null-${counters.connections}`;
   let serverSeq = 0;
   const out: Uint8Array[] = [];
@@ -183,11 +261,11 @@ export function serveNullConnection(conn: Connection, counters: NullGatewayCount
       out.length = 0;
       conn.write(frame).catch(noop);
     },
-    close: noop,
+    close: () => { counters.open--; },
   });
 }
 
-/** A sample of the null gateway process: CPU time so far (µs), counters, and when (its clock, ms). */
+/** A sample of the null gateway process: CPU time so far (µs), counters, memory (bytes), and when (its clock, ms). */
 export interface TargetSample {
   userUs: number;
   systemUs: number;
@@ -195,6 +273,11 @@ export interface TargetSample {
   responses: number;
   /** ClientAcks received so far */
   acks: number;
+  /** connections open at the sample */
+  open: number;
+  /** process.memoryUsage() of the child: resident set size and V8 heap used, bytes */
+  rssBytes: number;
+  heapUsedBytes: number;
   /** performance.timeOrigin + performance.now() of the child when sampled, ms */
   atMs: number;
 }
@@ -246,7 +329,7 @@ export async function startNullGateway(transport: TransportName): Promise<NullGa
       const p = next<TargetSample>('sample', 10_000, id);
       child.send({ type: 'sample', id });
       const s = await p;
-      return { userUs: s.userUs, systemUs: s.systemUs, responses: s.responses, acks: s.acks, atMs: s.atMs };
+      return { userUs: s.userUs, systemUs: s.systemUs, responses: s.responses, acks: s.acks, open: s.open, rssBytes: s.rssBytes, heapUsedBytes: s.heapUsedBytes, atMs: s.atMs };
     },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
@@ -437,7 +520,112 @@ export interface LoadgenBenchResult {
   open: OpenModelCell;
   histogram: HistogramCost;
   codec: CodecCost;
+  /** QUIC vs TCP raw echo, memory per connection, factor against the reference run (issue 13); null with --skip-transport */
+  transport: TransportSection | null;
   warnings: string[];
+}
+
+/** One raw echo figure of the transport section: one transport at one shape. */
+export interface TransportCell {
+  transport: 'quic' | 'tcp';
+  connections: number;
+  in_flight: number;
+  /**
+   * 'measured': one raw echo phase in the transport section (its own fresh null gateway per transport, PRIME_ECHOES echoes per
+   * connection before the window); 'main_raw_echo': the main section's raw echo rounds (same transport, shape and payload), pooled
+   */
+  source: 'measured' | 'main_raw_echo';
+  /** the raw echo phases behind the figure (one when measured; round 0) */
+  phases: ThroughputCell[];
+  /** connections open in the phases (the fewest over them) */
+  connected: number;
+  /** Σ window_responses ÷ Σ window_s over the phases, responses/s (counted by the null gateway, as everywhere) */
+  responses_per_s: number;
+  /** mean over the phases, ns of generator / null gateway CPU per response */
+  generator_cpu_ns_per_response: number;
+  gateway_cpu_ns_per_response: number;
+  /** write errors over the phases */
+  errors: number;
+}
+
+/** QUIC ÷ TCP raw echo throughput at one shape. */
+export interface QuicTcpRatio {
+  connections: number;
+  in_flight: number;
+  quic_responses_per_s: number;
+  tcp_responses_per_s: number;
+  /** quic_responses_per_s ÷ tcp_responses_per_s (0 when tcp is 0) */
+  ratio: number;
+  /** issue 13's goal at this shape (0.3 at 1000 × 1); null at other shapes */
+  goal_min_ratio: number | null;
+  goal_met: boolean | null;
+}
+
+/** Memory of one process at 0 and at N connections (process.memoryUsage, KB = 1024 bytes). */
+export interface MemorySide {
+  /** connections open when sampled at N (client: its open connections; server: the null gateway's own count) */
+  connections: number;
+  rss_at_0_kb: number;
+  rss_at_n_kb: number;
+  /** (rss_at_n_kb − rss_at_0_kb) ÷ connections, KB per connection */
+  rss_per_connection_kb: number;
+  /** V8 heap used at 0 and at N and its share per connection, KB (diagnostic: the JS part of the RSS growth) */
+  heap_used_at_0_kb: number;
+  heap_used_at_n_kb: number;
+  heap_used_per_connection_kb: number;
+  /** issue 13's bound (QUIC: client 100, server 150 KB per connection, at ≥ 1000 connections); null otherwise */
+  goal_max_kb_per_connection: number | null;
+  goal_met: boolean | null;
+}
+
+/** Memory per connection of one transport, client (generator process) and server (null gateway process). */
+export interface TransportMemory {
+  transport: 'quic' | 'tcp';
+  /** the memory shape: the transport section's shape with the most connections */
+  connections: number;
+  in_flight: number;
+  /** pause before each sample, ms */
+  settle_ms: number;
+  /** requests each connection echoed before the sample at N */
+  prime_echoes: number;
+  client: MemorySide;
+  server: MemorySide;
+}
+
+/** This run's raw echo figure against the committed reference run's (same transport and shape). */
+export interface ReferenceComparison {
+  /** the reference result, repository-relative path */
+  file: string;
+  /** created_at and command of the reference run */
+  created_at: string;
+  command: string;
+  transport: string;
+  connections: number;
+  in_flight: number;
+  /** the reference's raw echo throughput, responses/s */
+  reference_responses_per_s: number;
+  /** this run's raw echo throughput at the same transport and shape, responses/s */
+  responses_per_s: number;
+  /** responses_per_s ÷ reference_responses_per_s */
+  factor: number;
+  goal_min_factor: number;
+  goal_met: boolean;
+}
+
+/** The transport section (issue 13). */
+export interface TransportSection {
+  shapes: { connections: number; in_flight: number }[];
+  /** length of each measured phase (the main section's --duration), s */
+  phase_s: number;
+  /** one per transport (quic, tcp) × shape */
+  cells: TransportCell[];
+  /** one per shape */
+  quic_tcp: QuicTcpRatio[];
+  /** quic and tcp at the memory shape */
+  memory: TransportMemory[];
+  reference: ReferenceComparison | null;
+  /** why `reference` is null (file missing or unreadable, no cell of its transport and shape, other payload); null when present */
+  reference_unavailable: string | null;
 }
 
 /** A MessageType whose decode does nothing: the raw client counts frames without decoding them. */
@@ -461,8 +649,20 @@ export interface RawEchoOptions {
   payloadBytes: number;
   /** per-connection connect timeout, ms */
   connectTimeoutMs: number;
-  /** longest wait for outstanding responses after the window, ms */
+  /** longest wait for outstanding responses after the window (and after the priming echoes), ms */
   drainTimeoutMs: number;
+  /** before the window: each connection sends this many requests at once and all are awaited (not counted); default 0 */
+  primeEchoes?: number;
+}
+
+/** Hooks of one raw echo run, each awaited. */
+export interface RawEchoHooks {
+  /** once the connections are open and the priming echoes answered, before `start`; gets the connections open */
+  primed?(connected: number): Promise<void>;
+  /** just before the window (CPU marks) */
+  start?(): Promise<void>;
+  /** after the drain, connections still open */
+  stop?(): Promise<void>;
 }
 
 /** What one raw echo run counted. */
@@ -478,12 +678,15 @@ export interface RawEchoRun {
 }
 
 /**
- * The raw echo baseline: `connections` connections each keeping `inFlight` copies of one pre-encoded
- * BusinessRequest frame in flight for `durationMs` (one write per request, a new one per response
- * frame, frames counted without decoding), then a drain. `onWindow.start` runs just before the window,
- * `onWindow.stop` after the drain (CPU marks). Rejects with TransportError when no connection opened.
+ * The raw echo baseline: `connections` connections (dialed at once; the QUIC dialer runs at most
+ * 100 handshakes at a time itself) each keeping `inFlight` copies of one pre-encoded BusinessRequest
+ * frame in flight for `durationMs` (one write per request, a new one per response frame, frames
+ * counted without decoding), then a drain. With `primeEchoes` > 0 each connection first echoes that
+ * many requests (answers awaited, not counted) and `hooks.primed` runs (the memory sample). `hooks.start`
+ * runs just before the window, `hooks.stop` after the drain (CPU marks). Connections close after it.
+ * Rejects with TransportError when no connection opened.
  */
-export async function runRawEcho(o: RawEchoOptions, onWindow?: { start(): Promise<void>; stop(): Promise<void> }): Promise<RawEchoRun> {
+export async function runRawEcho(o: RawEchoOptions, hooks?: RawEchoHooks): Promise<RawEchoRun> {
   const dialer = await getTransport(o.transport).createDialer({ ca: o.ca, connectTimeoutMs: o.connectTimeoutMs });
   const frame = ClientMessageType.encodeDelimited({ msgId: 1, seqId: 1, business: { action: 'business', payload: new Uint8Array(o.payloadBytes) } });
   let requests = 0;
@@ -513,7 +716,21 @@ export async function runRawEcho(o: RawEchoOptions, onWindow?: { start(): Promis
       const first = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
       throw new TransportError(`raw echo: no connection to ${o.transport}://${o.host}:${o.port} opened: ${(first?.reason as Error | undefined)?.message ?? 'unknown'}`);
     }
-    await onWindow?.start();
+    const prime = o.primeEchoes ?? 0;
+    if (prime > 0) {
+      for (const st of states) {
+        for (let j = 0; j < prime; j++) {
+          st.outstanding++;
+          st.conn.write(frame).catch(onWriteError);
+        }
+      }
+      const primeEnd = performance.now() + o.drainTimeoutMs;
+      while (states.some((s) => s.outstanding > 0 && !s.closed) && performance.now() < primeEnd) await new Promise((r) => setTimeout(r, 10));
+      responses = 0;
+      writeErrors = 0;
+      await hooks?.primed?.(states.filter((s) => !s.closed).length);
+    }
+    await hooks?.start?.();
     eld.enable();
     const t0 = performance.now();
     sending = true;
@@ -530,7 +747,7 @@ export async function runRawEcho(o: RawEchoOptions, onWindow?: { start(): Promis
     const drainEnd = performance.now() + o.drainTimeoutMs;
     while (states.some((s) => s.outstanding > 0 && !s.closed) && performance.now() < drainEnd) await new Promise((r) => setTimeout(r, 10));
     eld.disable();
-    await onWindow?.stop();
+    await hooks?.stop?.();
     return { connected: states.length, requests, responses, writeErrors, windowMs, eldP99Ms: Math.round((eld.percentile(99) / 1e6) * 100) / 100 };
   } finally {
     eld.disable();
@@ -585,13 +802,19 @@ function loadFlags(o: LoadgenBenchOptions) {
   };
 }
 
+/** What one raw echo phase needs: the main section's options, or a transport-section cell's. */
+type RawPhaseSpec = Pick<LoadgenBenchOptions, 'transport' | 'connections' | 'inFlight' | 'durationS' | 'payloadBytes'> & {
+  primeEchoes?: number;
+  primed?: (connected: number) => Promise<void>;
+};
+
 /** Runs the raw echo phase once. */
-async function rawPhase(o: LoadgenBenchOptions, gw: NullGateway, round: number): Promise<ThroughputCell> {
+async function rawPhase(o: RawPhaseSpec, gw: NullGateway, round: number): Promise<ThroughputCell> {
   const w = new PhaseMeter(gw);
   const r = await runRawEcho({
     transport: o.transport, host: '127.0.0.1', port: gw.port, ca: gw.certPem, connections: o.connections, inFlight: o.inFlight,
-    durationMs: Math.round(o.durationS * 1000), payloadBytes: o.payloadBytes, connectTimeoutMs: 30_000, drainTimeoutMs: 10_000,
-  }, { start: () => w.start(0, Math.round(o.durationS * 1000)), stop: () => w.stop() });
+    durationMs: Math.round(o.durationS * 1000), payloadBytes: o.payloadBytes, connectTimeoutMs: 30_000, drainTimeoutMs: 10_000, primeEchoes: o.primeEchoes,
+  }, { primed: o.primed, start: () => w.start(0, Math.round(o.durationS * 1000)), stop: () => w.stop() });
   return { ...cellFrom('raw_echo', round, w, { connected: r.connected, requests: r.requests, responses: r.responses, errors: r.writeErrors, phaseS: r.windowMs / 1000 }), event_loop_delay_p99_ms: r.eldP99Ms };
 }
 
@@ -688,10 +911,237 @@ export function measureCodecCost(iterations: number, payloadBytes: number): Code
 
 const sumBy = <T>(xs: T[], f: (x: T) => number) => xs.reduce((a, x) => a + f(x), 0);
 
+// ---------------------------------------------------------------------------------------------
+// The transport section (issue 13): QUIC vs TCP raw echo, memory per connection, reference factor
+
+/** Transports of the transport section, in the order they run. */
+export const TRANSPORT_SECTION_TRANSPORTS: readonly ('quic' | 'tcp')[] = ['quic', 'tcp'];
+
+/** Memory of one process at one moment: process.memoryUsage rss and heapUsed, bytes, and the connections open then. */
+export interface MemorySample {
+  rssBytes: number;
+  heapUsedBytes: number;
+  connections: number;
+}
+
+/** What the transport section measured, before the summary: one raw echo phase per measured cell, memory samples per transport. */
+export interface TransportMeasurements {
+  phases: { transport: 'quic' | 'tcp'; shape: TransportShape; cell: ThroughputCell }[];
+  memory: { transport: 'quic' | 'tcp'; shape: TransportShape; client0: MemorySample; clientN: MemorySample; server0: MemorySample; serverN: MemorySample }[];
+}
+
+/** The committed reference run, as far as the comparison needs it (raw echo responses/s, transport and shape). */
+export interface LoadgenReference {
+  file: string;
+  created_at: string;
+  command: string;
+  transport: string;
+  connections: number;
+  in_flight: number;
+  payload_bytes: number;
+  raw_echo_responses_per_s: number;
+}
+
+/** The shape with the most connections (the first of them): memory is measured there. */
+export function memoryShape(shapes: readonly TransportShape[]): TransportShape {
+  return shapes.reduce((a, b) => (b.connections > a.connections ? b : a));
+}
+
+const sameShape = (a: TransportShape, b: TransportShape) => a.connections === b.connections && a.inFlight === b.inFlight;
+
+/** Whether the cell (transport, shape) is the main section's raw echo (same transport and shape; never the memory shape). */
+function reusesMainRaw(o: LoadgenBenchOptions, transport: 'quic' | 'tcp', shape: TransportShape): boolean {
+  return transport === o.transport && sameShape(shape, o) && !sameShape(shape, memoryShape(o.transportShapes));
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const selfMemory = (connections: number): MemorySample => {
+  const m = process.memoryUsage();
+  return { rssBytes: m.rss, heapUsedBytes: m.heapUsed, connections };
+};
+const gatewayMemory = (s: TargetSample): MemorySample => ({ rssBytes: s.rssBytes, heapUsedBytes: s.heapUsedBytes, connections: s.open });
+
 /**
- * Runs the whole benchmark: null gateway child, `rounds` × (raw echo, gatectl closed) in alternating
- * order, gatectl open at openFraction × the raw echo rate, then the histogram and codec costs.
- * `command` is recorded as given; `onProgress` gets one line per phase.
+ * Measures the transport section: for quic, then tcp, a fresh null gateway child; the memory shape
+ * first (RSS of both processes after MEMORY_SETTLE_MS with 0 connections; dial; PRIME_ECHOES echoes
+ * per connection; MEMORY_SETTLE_MS; RSS again; then its raw echo window), then the other shapes,
+ * except the one the main section measures anyway (`reusesMainRaw`). No forced GC.
+ * @throws TransportError when a target or a client fails
+ */
+export async function measureTransportSection(o: LoadgenBenchOptions, say: (line: string) => void = noop): Promise<TransportMeasurements> {
+  const mem = memoryShape(o.transportShapes);
+  const ordered = [mem, ...o.transportShapes.filter((s) => s !== mem)];
+  const out: TransportMeasurements = { phases: [], memory: [] };
+  for (const transport of TRANSPORT_SECTION_TRANSPORTS) {
+    const todo = ordered.filter((s) => !reusesMainRaw(o, transport, s));
+    const gw = await startNullGateway(transport);
+    try {
+      for (const shape of todo) {
+        const spec: RawPhaseSpec = { transport, connections: shape.connections, inFlight: shape.inFlight, durationS: o.durationS, payloadBytes: o.payloadBytes, primeEchoes: PRIME_ECHOES };
+        const n = `${shape.connections} × ${shape.inFlight}`;
+        if (shape === mem) {
+          await sleep(MEMORY_SETTLE_MS);
+          const client0 = selfMemory(0);
+          const server0 = gatewayMemory(await gw.sample());
+          const atN: { client: MemorySample | null; server: MemorySample | null } = { client: null, server: null };
+          const cell = await rawPhase({
+            ...spec,
+            primed: async (connected) => {
+              await sleep(MEMORY_SETTLE_MS);
+              atN.client = selfMemory(connected);
+              atN.server = gatewayMemory(await gw.sample());
+            },
+          }, gw, 0);
+          const { client: clientN, server: serverN } = atN;
+          if (clientN === null || serverN === null) throw new GatectlError(`transport section: ${transport} ${n}: no memory sample at ${shape.connections} connections`);
+          out.memory.push({ transport, shape, client0, clientN, server0, serverN });
+          out.phases.push({ transport, shape, cell });
+          const kb = (a: MemorySample, b: MemorySample) => ((b.rssBytes - a.rssBytes) / 1024 / Math.max(1, b.connections)).toFixed(1);
+          say(`transport ${transport} ${n}: ${cell.responses_per_s.toFixed(0)} responses/s; RSS per connection client ${kb(client0, clientN)} KB, server ${kb(server0, serverN)} KB`);
+        } else {
+          const cell = await rawPhase(spec, gw, 0);
+          out.phases.push({ transport, shape, cell });
+          say(`transport ${transport} ${n}: ${cell.responses_per_s.toFixed(0)} responses/s`);
+        }
+      }
+    } finally {
+      await gw.stop();
+    }
+  }
+  return out;
+}
+
+/**
+ * Reads the committed reference result (default: REFERENCE_RESULT_FILE in this checkout). Returns
+ * the figures the comparison needs, or a string saying why there is none (missing file, other format).
+ */
+export function readLoadgenReference(file = fileURLToPath(new URL(`../../../${REFERENCE_RESULT_FILE}`, import.meta.url))): LoadgenReference | string {
+  let j: {
+    schema?: unknown; created_at?: unknown; command?: unknown;
+    options?: { transport?: unknown; connections?: unknown; inFlight?: unknown; payloadBytes?: unknown };
+    throughput?: { raw_echo_responses_per_s?: unknown };
+  };
+  try {
+    j = JSON.parse(readFileSync(file, 'utf8')) as typeof j;
+  } catch (err) {
+    return `${REFERENCE_RESULT_FILE} not readable: ${(err as Error).message}`;
+  }
+  const o = j.options;
+  const rate = j.throughput?.raw_echo_responses_per_s;
+  if (typeof j.schema !== 'string' || !j.schema.startsWith('gatectl.loadgen-bench/') || o === undefined || typeof o.transport !== 'string' ||
+    typeof o.connections !== 'number' || typeof o.inFlight !== 'number' || typeof o.payloadBytes !== 'number' || typeof rate !== 'number') {
+    return `${REFERENCE_RESULT_FILE} is not a loadgen bench result with options and throughput.raw_echo_responses_per_s`;
+  }
+  return {
+    file: REFERENCE_RESULT_FILE, created_at: String(j.created_at), command: String(j.command), transport: o.transport,
+    connections: o.connections, in_flight: o.inFlight, payload_bytes: o.payloadBytes, raw_echo_responses_per_s: rate,
+  };
+}
+
+const kib = (bytes: number) => round1(bytes / 1024);
+
+function memorySide(at0: MemorySample, atN: MemorySample, goalMaxKb: number | null): MemorySide {
+  const per = (a: number, b: number) => round1((b - a) / 1024 / Math.max(1, atN.connections));
+  const rssPer = per(at0.rssBytes, atN.rssBytes);
+  return {
+    connections: atN.connections, rss_at_0_kb: kib(at0.rssBytes), rss_at_n_kb: kib(atN.rssBytes), rss_per_connection_kb: rssPer,
+    heap_used_at_0_kb: kib(at0.heapUsedBytes), heap_used_at_n_kb: kib(atN.heapUsedBytes), heap_used_per_connection_kb: per(at0.heapUsedBytes, atN.heapUsedBytes),
+    goal_max_kb_per_connection: goalMaxKb, goal_met: goalMaxKb === null ? null : rssPer <= goalMaxKb,
+  };
+}
+
+/** Pools raw echo phases into one figure (Σ window responses ÷ Σ windows; CPU per response averaged). */
+function transportCell(transport: 'quic' | 'tcp', shape: TransportShape, source: TransportCell['source'], phases: ThroughputCell[]): TransportCell {
+  const windowS = sumBy(phases, (c) => c.window_s);
+  const avg = (f: (c: ThroughputCell) => number) => (phases.length === 0 ? 0 : Math.round(sumBy(phases, f) / phases.length));
+  return {
+    transport, connections: shape.connections, in_flight: shape.inFlight, source, phases,
+    connected: phases.length === 0 ? 0 : Math.min(...phases.map((c) => c.connected)),
+    responses_per_s: windowS > 0 ? round1(sumBy(phases, (c) => c.window_responses) / windowS) : 0,
+    generator_cpu_ns_per_response: avg((c) => c.generator_cpu_ns_per_response), gateway_cpu_ns_per_response: avg((c) => c.gateway_cpu_ns_per_response),
+    errors: sumBy(phases, (c) => c.errors),
+  };
+}
+
+/**
+ * The transport section from its measurements (pure): a cell per transport × shape (the main section's
+ * raw echo rounds where `reusesMainRaw`), QUIC ÷ TCP per shape, memory per connection (goals per
+ * TRANSPORT_GOALS), and this run's raw echo against the reference run at its transport and shape
+ * (`reference` a string: why there is none).
+ */
+export function summarizeTransportSection(o: LoadgenBenchOptions, m: TransportMeasurements, mainRaw: ThroughputCell[], reference: LoadgenReference | string): TransportSection {
+  const g = TRANSPORT_GOALS;
+  const cells: TransportCell[] = [];
+  for (const transport of TRANSPORT_SECTION_TRANSPORTS) {
+    for (const shape of o.transportShapes) {
+      if (reusesMainRaw(o, transport, shape)) cells.push(transportCell(transport, shape, 'main_raw_echo', mainRaw));
+      else cells.push(transportCell(transport, shape, 'measured', m.phases.filter((p) => p.transport === transport && sameShape(p.shape, shape)).map((p) => p.cell)));
+    }
+  }
+  const cellOf = (transport: string, shape: TransportShape) => cells.find((c) => c.transport === transport && c.connections === shape.connections && c.in_flight === shape.inFlight);
+  const quicTcp = o.transportShapes.map((shape): QuicTcpRatio => {
+    const q = cellOf('quic', shape)?.responses_per_s ?? 0;
+    const t = cellOf('tcp', shape)?.responses_per_s ?? 0;
+    const ratio = t > 0 ? Math.round((q / t) * 1000) / 1000 : 0;
+    const goal = sameShape(shape, g.quicTcpShape) ? g.quicTcpMinRatio : null;
+    return { connections: shape.connections, in_flight: shape.inFlight, quic_responses_per_s: q, tcp_responses_per_s: t, ratio, goal_min_ratio: goal, goal_met: goal === null ? null : ratio >= goal };
+  });
+  const memory = m.memory.map((x): TransportMemory => {
+    const judged = x.transport === 'quic' && x.shape.connections >= g.memoryMinConnections;
+    return {
+      transport: x.transport, connections: x.shape.connections, in_flight: x.shape.inFlight, settle_ms: MEMORY_SETTLE_MS, prime_echoes: PRIME_ECHOES,
+      client: memorySide(x.client0, x.clientN, judged ? g.clientMaxKbPerConnection : null),
+      server: memorySide(x.server0, x.serverN, judged ? g.serverMaxKbPerConnection : null),
+    };
+  });
+  let comparison: ReferenceComparison | null = null;
+  let unavailable: string | null = null;
+  if (typeof reference === 'string') {
+    unavailable = reference;
+  } else {
+    const shape = { connections: reference.connections, inFlight: reference.in_flight };
+    const cell = cellOf(reference.transport, shape);
+    if (cell === undefined) unavailable = `this run has no ${reference.transport} ${shape.connections} × ${shape.inFlight} raw echo (the reference's transport and shape)`;
+    else if (reference.payload_bytes !== o.payloadBytes) unavailable = `the reference used ${reference.payload_bytes}-byte payloads, this run ${o.payloadBytes}`;
+    else if (!(reference.raw_echo_responses_per_s > 0)) unavailable = `the reference's raw echo figure is ${reference.raw_echo_responses_per_s}`;
+    else {
+      const factor = Math.round((cell.responses_per_s / reference.raw_echo_responses_per_s) * 100) / 100;
+      comparison = {
+        file: reference.file, created_at: reference.created_at, command: reference.command, transport: reference.transport,
+        connections: reference.connections, in_flight: reference.in_flight, reference_responses_per_s: reference.raw_echo_responses_per_s,
+        responses_per_s: cell.responses_per_s, factor, goal_min_factor: g.referenceMinFactor, goal_met: factor >= g.referenceMinFactor,
+      };
+    }
+  }
+  return {
+    shapes: o.transportShapes.map((s) => ({ connections: s.connections, in_flight: s.inFlight })), phase_s: o.durationS,
+    cells, quic_tcp: quicTcp, memory, reference: comparison, reference_unavailable: unavailable,
+  };
+}
+
+/** Warnings about the transport section: missing connections, errors, a server that counted other connections than the client. */
+function transportWarnings(t: TransportSection): string[] {
+  const w: string[] = [];
+  for (const c of t.cells) {
+    if (c.connected < c.connections) w.push(`transport ${c.transport} ${c.connections} × ${c.in_flight}: only ${c.connected} of ${c.connections} connections opened`);
+    if (c.errors > 0) w.push(`transport ${c.transport} ${c.connections} × ${c.in_flight}: ${c.errors} write errors`);
+    if (c.phases.some((p) => p.responses !== p.requests)) w.push(`transport ${c.transport} ${c.connections} × ${c.in_flight}: responses ≠ requests (${c.phases.map((p) => `${p.responses}/${p.requests}`).join(', ')})`);
+  }
+  for (const m of t.memory) {
+    if (m.server.connections !== m.client.connections) {
+      w.push(`transport ${m.transport} memory: the client had ${m.client.connections} connections open, the null gateway ${m.server.connections}`);
+    }
+  }
+  if (t.reference_unavailable !== null) w.push(`transport: no comparison with the reference run: ${t.reference_unavailable}`);
+  return w;
+}
+
+/**
+ * Runs the whole benchmark: first the transport section (unless skipTransport:
+ * `measureTransportSection`, its own null gateways), then the main section: null gateway child,
+ * `rounds` × (raw echo, gatectl closed) in alternating order, gatectl open at openFraction × the raw
+ * echo rate, then the histogram and codec costs, and the transport section's summary against the
+ * reference run. `command` is recorded as given; `onProgress` gets one line per phase.
  * @throws InvalidInputError for bad options; TransportError when the target or a client fails
  */
 export async function runLoadgenBench(o: LoadgenBenchOptions, command: string, onProgress?: (line: string) => void): Promise<LoadgenBenchResult> {
@@ -702,6 +1152,12 @@ export async function runLoadgenBench(o: LoadgenBenchOptions, command: string, o
   const closed: ThroughputCell[] = [];
   let open: OpenModelCell | null = null;
   const say = (l: string) => onProgress?.(`loadgen bench: ${l}`);
+  let transportRuns: TransportMeasurements | null = null;
+  if (!o.skipTransport) {
+    // first, while the generator has held no connections yet: its RSS at 0 connections is least inflated by earlier phases
+    say(`transport section: raw echo of ${TRANSPORT_SECTION_TRANSPORTS.join(' and ')} at ${o.transportShapes.map((s) => `${s.connections} × ${s.inFlight}`).join(', ')}, ${o.durationS} s each; memory at ${memoryShape(o.transportShapes).connections} connections`);
+    transportRuns = await measureTransportSection(o, say);
+  }
   const gw = await startNullGateway(o.transport);
   try {
     say(`null gateway on ${gw.url}; ${o.rounds} round(s) of raw echo and gatectl closed, ${o.connections} connections × ${o.inFlight} in flight, ${o.durationS} s each`);
@@ -757,6 +1213,8 @@ export async function runLoadgenBench(o: LoadgenBenchOptions, command: string, o
   }
   for (const c of raw) if (c.errors > 0) warnings.push(`raw echo round ${c.round}: ${c.errors} write errors`);
   if (!open.kept_up) warnings.push(`gatectl open model did not keep up at ${open.target_rate_per_s} requests/s: ${open.requests_per_s} requests/s sent, dropped_iterations ${open.dropped_iterations}, schedule lag p99 ${open.schedule_lag_p99_us} µs`);
+  const transport = transportRuns === null ? null : summarizeTransportSection(o, transportRuns, raw, readLoadgenReference());
+  if (transport !== null) warnings.push(...transportWarnings(transport));
   return {
     schema: LOADGEN_BENCH_SCHEMA,
     created_at: createdAt,
@@ -776,6 +1234,7 @@ export async function runLoadgenBench(o: LoadgenBenchOptions, command: string, o
     open,
     histogram,
     codec,
+    transport,
     warnings,
   };
 }
@@ -846,6 +1305,59 @@ export function loadgenCellTable(r: LoadgenBenchResult): LoadgenTable {
   };
 }
 
+const shapeText = (c: { connections: number; in_flight: number }) => `${c.connections} × ${c.in_flight}`;
+const goalText = (goal: string | null, met: boolean | null) => (goal === null ? 'no goal' : `${goal}: ${met === true ? 'met' : 'NOT met'}`);
+const fmtKb = (kb: number) => `${kb.toFixed(1)} KB`;
+const fmtMb = (kb: number) => `${(kb / 1024).toFixed(1)} MB`;
+
+/** The transport section's raw echo cells, one row per transport × shape; null without the section. */
+export function loadgenTransportCellTable(r: LoadgenBenchResult): LoadgenTable | null {
+  const t = r.transport;
+  if (t === null) return null;
+  return {
+    head: ['transport', 'shape (conns × in flight)', 'connected', 'responses/s', 'generator CPU/resp', 'gateway CPU/resp', 'ELD p99', 'errors', 'source'],
+    rows: t.cells.map((c) => {
+      const eld = c.phases.map((p) => p.event_loop_delay_p99_ms ?? 0);
+      return [
+        c.transport, shapeText(c), String(c.connected), fmtRate(c.responses_per_s), fmtNsAsUs(c.generator_cpu_ns_per_response), fmtNsAsUs(c.gateway_cpu_ns_per_response),
+        eld.length === 0 ? '' : `${Math.max(...eld)} ms`, String(c.errors),
+        c.source === 'measured' ? `this section, 1 × ${t.phase_s} s` : `main section raw echo, ${c.phases.length} × ${t.phase_s} s`,
+      ];
+    }),
+  };
+}
+
+/** The transport section's figures with their goals: QUIC ÷ TCP per shape, gatectl ÷ raw, memory per connection, factor against the reference; null without the section. */
+export function loadgenTransportSummaryTable(r: LoadgenBenchResult): LoadgenTable | null {
+  const t = r.transport;
+  if (t === null) return null;
+  const th = r.throughput;
+  const rows: string[][] = t.quic_tcp.map((q) => [
+    `QUIC ÷ TCP raw echo, ${shapeText(q)}`, q.ratio.toFixed(3), goalText(q.goal_min_ratio === null ? null : `≥ ${q.goal_min_ratio}`, q.goal_met),
+    `quic ${fmtRate(q.quic_responses_per_s)}, tcp ${fmtRate(q.tcp_responses_per_s)}`,
+  ]);
+  rows.push([`gatectl ÷ raw echo (${r.options.transport}, ${r.options.connections} × ${r.options.inFlight})`, th.ratio.toFixed(3), goalText(`≥ ${th.goal}`, th.goal_met),
+    `main section: gatectl ${fmtRate(th.gatectl_closed_responses_per_s)}, raw ${fmtRate(th.raw_echo_responses_per_s)}`]);
+  for (const m of t.memory) {
+    for (const [side, who] of [['client', 'generator process'], ['server', 'null gateway process']] as const) {
+      const x = m[side];
+      rows.push([
+        `RSS per connection, ${m.transport} ${side} (${who})`, fmtKb(x.rss_per_connection_kb),
+        goalText(x.goal_max_kb_per_connection === null ? null : `≤ ${x.goal_max_kb_per_connection} KB`, x.goal_met),
+        `${fmtMb(x.rss_at_0_kb)} at 0 → ${fmtMb(x.rss_at_n_kb)} at ${x.connections} connections; V8 heap ${fmtKb(x.heap_used_per_connection_kb)} per connection`,
+      ]);
+    }
+  }
+  const ref = t.reference;
+  if (ref !== null) {
+    rows.push([`${ref.transport} raw echo ${shapeText(ref)}: this run ÷ committed reference run`, `${ref.factor.toFixed(1)}×`, goalText(`≥ ${ref.goal_min_factor}×`, ref.goal_met),
+      `${fmtRate(ref.responses_per_s)} now vs ${fmtRate(ref.reference_responses_per_s)} in ${ref.file} (run ${ref.created_at}; another run, its own machine load)`]);
+  } else {
+    rows.push(['raw echo: this run ÷ committed reference run', '', 'not compared', t.reference_unavailable ?? '']);
+  }
+  return { head: ['figure', 'value', 'goal', 'note'], rows };
+}
+
 function environmentLine(r: LoadgenBenchResult): string {
   const e = r.environment;
   return `${e.cpus} CPUs (${e.cpu_model}), ${(e.total_mem_bytes / 1024 ** 3).toFixed(1)} GiB RAM, Node ${e.node}, ${e.platform} ${e.os_release}; ` +
@@ -862,17 +1374,31 @@ const NOTES = [
   'Histogram and codec costs: single-thread loops timed with process.hrtime.bigint in the generator process after the throughput phases.',
 ];
 
+const TRANSPORT_NOTES = [
+  `Transport section (issue 13), run before the main section: raw echo of quic and of tcp at each shape, measured the same way as the main section's raw echo (gateway-side count inside the window). Each transport gets its own fresh null gateway child; every measured phase starts with ${PRIME_ECHOES} echoes per connection (not counted). A cell of the main section's transport and shape is its raw echo rounds, pooled, not measured twice (source column).`,
+  'QUIC ÷ TCP = quic responses/s ÷ tcp responses/s at the same shape; goal ≥ 0.3 at 1000 × 1 only.',
+  `Memory per connection, at the shape with the most connections: process.memoryUsage().rss of the generator (client) and of the null gateway child (server), first after a ${MEMORY_SETTLE_MS} ms pause with 0 connections (the gateway child fresh, listener bound), then with N connections open, after ${PRIME_ECHOES} echoes each and another ${MEMORY_SETTLE_MS} ms pause, before the raw echo window; (RSS at N − RSS at 0) ÷ the connections open then (KB = 1024 bytes). No forced GC: uncollected garbage and memory the allocators keep count too, and the generator has run the earlier phases of this section (quic runs first). Goals (quic, ≥ 1000 connections): client ≤ 100 KB, server ≤ 150 KB per connection.`,
+  `Reference factor: this run's raw echo at the reference's transport and shape ÷ throughput.raw_echo_responses_per_s of the committed ${REFERENCE_RESULT_FILE} (another run, at its own time and machine load); goal ≥ 15×.`,
+];
+
 /** The benchmark as a markdown document. */
 export function renderLoadgenMarkdown(r: LoadgenBenchResult): string {
   const md = (t: LoadgenTable) => markdownTable([t.head, ...t.rows]);
+  const ts = loadgenTransportSummaryTable(r);
+  const tc = loadgenTransportCellTable(r);
+  const transportMd = ts === null || tc === null ? [] : [
+    '## Transport: raw echo, QUIC vs TCP; memory per connection', '', md(ts), '', md(tc), '', ...TRANSPORT_NOTES.map((n) => `- ${n}`), '',
+  ];
   return [
     '# Load generator benchmark: gatectl load vs raw echo', '',
     `- command: \`${r.command}\``,
     `- machine: ${environmentLine(r)}`,
     `- run: ${r.created_at}, transport ${r.options.transport}, ${r.options.connections} connections × ${r.options.inFlight} in flight, ` +
-      `${r.options.durationS} s per phase, ${r.options.rounds} round(s) after a ${r.options.warmupS} s warm-up of each side, ${r.options.payloadBytes}-byte payload`,
+      `${r.options.durationS} s per phase, ${r.options.rounds} round(s) after a ${r.options.warmupS} s warm-up of each side, ${r.options.payloadBytes}-byte payload; ` +
+      (r.transport === null ? 'transport section skipped' : `transport section quic and tcp at ${r.transport.shapes.map(shapeText).join(', ')}`),
     '',
     md(loadgenSummaryTable(r)), '',
+    ...transportMd,
     ...(r.warnings.length > 0 ? ['## Warnings', '', ...r.warnings.map((w) => `- ${w}`), ''] : []),
     '## Phases', '',
     md(loadgenCellTable(r)), '',
@@ -880,16 +1406,19 @@ export function renderLoadgenMarkdown(r: LoadgenBenchResult): string {
   ].join('\n');
 }
 
-/** The benchmark for a terminal (cli-table3): environment, headline table, phases, warnings. */
+/** The benchmark for a terminal (cli-table3): environment, headline table, the transport section's two tables, phases, warnings. */
 export function renderLoadgenTerminal(r: LoadgenBenchResult): string {
   const draw = (t: LoadgenTable) => {
     const table = new Table({ head: t.head, style: { head: [], border: [] }, chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' } });
     for (const row of t.rows) table.push(row);
     return table.toString();
   };
+  const ts = loadgenTransportSummaryTable(r);
+  const tc = loadgenTransportCellTable(r);
   return [
     `Load generator benchmark — ${environmentLine(r)}`,
     draw(loadgenSummaryTable(r)),
+    ...(ts === null || tc === null ? [] : ['transport section (raw echo, QUIC vs TCP; memory per connection):', draw(ts), draw(tc)]),
     draw(loadgenCellTable(r)),
     ...r.warnings.map((w) => `warning: ${w}`),
   ].join('\n') + '\n';

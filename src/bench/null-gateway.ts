@@ -5,8 +5,9 @@
  * A child process, not a worker_thread: the target must not share the generator's event loop, and
  * @matrixai/quic crashed with three QUIC threads in one process (see src/load/worker.ts).
  * Protocol (IPC):
- * parent → child: `{type:'sample', id}` (answered with `{type:'sample', id, userUs, systemUs, responses, acks, atMs}`:
- * CPU µs so far, counters, and the child's clock in ms), `{type:'stop'}`;
+ * parent → child: `{type:'sample', id}` (answered with `{type:'sample', id, userUs, systemUs, responses, acks, open, rssBytes,
+ * heapUsedBytes, atMs}`: CPU µs so far, counters, connections open, process.memoryUsage() rss and heapUsed in bytes, and the
+ * child's clock in ms), `{type:'stop'}`;
  * child → parent: `{type:'ready', port, certPem}` once bound, `{type:'error', message}`, `{type:'stopped'}`.
  */
 import { performance } from 'node:perf_hooks';
@@ -17,7 +18,7 @@ const send = (msg: unknown): void => {
   process.send?.(msg);
 };
 const transport = process.argv[2] ?? 'quic';
-const counters: NullGatewayCounters = { connections: 0, responses: 0, acks: 0, badFrames: 0 };
+const counters: NullGatewayCounters = { connections: 0, open: 0, responses: 0, acks: 0, badFrames: 0 };
 
 try {
   const certificate = await generateCertificate();
@@ -28,7 +29,11 @@ try {
   process.on('message', (msg: { type: string; id?: number }) => {
     if (msg.type === 'sample') {
       const cpu = process.cpuUsage();
-      send({ type: 'sample', id: msg.id, userUs: cpu.user, systemUs: cpu.system, responses: counters.responses, acks: counters.acks, atMs: performance.timeOrigin + performance.now() });
+      const mem = process.memoryUsage();
+      send({
+        type: 'sample', id: msg.id, userUs: cpu.user, systemUs: cpu.system, responses: counters.responses, acks: counters.acks, open: counters.open,
+        rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, atMs: performance.timeOrigin + performance.now(),
+      });
     } else if (msg.type === 'stop') {
       void listener.close(2000).finally(() => {
         send({ type: 'stopped' });
