@@ -83,6 +83,7 @@ test('loadgen bench smoke: N=4, K=2, D=1 s, one round, transport section at 4x2 
   assert.equal(tr.quic_tcp.length, 2);
   for (const q of tr.quic_tcp) {
     assert.ok(Number.isFinite(q.ratio) && q.ratio > 0, `quic ÷ tcp ${q.ratio}`);
+    assert.ok(Number.isFinite(q.cpu_per_response_ratio) && q.cpu_per_response_ratio > 0, `cpu per response tcp ÷ quic ${q.cpu_per_response_ratio}`);
     assert.equal(q.goal_min_ratio, null, 'no goal away from 1000 × 1');
     assert.equal(q.goal_met, null);
   }
@@ -189,8 +190,8 @@ test('transport section summary (pure): reuse of the main raw echo, QUIC ÷ TCP 
   assert.equal(quicSmall.source, 'main_raw_echo');
   assert.equal(quicSmall.responses_per_s, 45_000, 'pooled: Σ window responses ÷ Σ windows');
   assert.deepEqual(s.quic_tcp, [
-    { connections: 100, in_flight: 8, quic_responses_per_s: 45_000, tcp_responses_per_s: 100_000, ratio: 0.45, goal_min_ratio: null, goal_met: null },
-    { connections: 1000, in_flight: 1, quic_responses_per_s: 12_000, tcp_responses_per_s: 30_000, ratio: 0.4, goal_min_ratio: 0.3, goal_met: true },
+    { connections: 100, in_flight: 8, quic_responses_per_s: 45_000, tcp_responses_per_s: 100_000, ratio: 0.45, cpu_per_response_ratio: 1, goal_min_ratio: null, goal_met: null },
+    { connections: 1000, in_flight: 1, quic_responses_per_s: 12_000, tcp_responses_per_s: 30_000, ratio: 0.4, cpu_per_response_ratio: 1, goal_min_ratio: 0.3, goal_met: true },
   ]);
   const quicMem = s.memory.find((x) => x.transport === 'quic')!;
   assert.equal(quicMem.client.rss_per_connection_kb, 81.9);

@@ -556,6 +556,11 @@ export interface QuicTcpRatio {
   tcp_responses_per_s: number;
   /** quic_responses_per_s ÷ tcp_responses_per_s (0 when tcp is 0) */
   ratio: number;
+  /**
+   * Diagnostic, robust to a busy machine: CPU per response of both processes (generator + null gateway, ns) of tcp ÷ that of
+   * quic (1 = quic costs as little CPU per response as tcp; 0 when a figure is missing)
+   */
+  cpu_per_response_ratio: number;
   /** issue 13's goal at this shape (0.3 at 1000 × 1); null at other shapes */
   goal_min_ratio: number | null;
   goal_met: boolean | null;
@@ -1083,8 +1088,14 @@ export function summarizeTransportSection(o: LoadgenBenchOptions, m: TransportMe
     const q = cellOf('quic', shape)?.responses_per_s ?? 0;
     const t = cellOf('tcp', shape)?.responses_per_s ?? 0;
     const ratio = t > 0 ? Math.round((q / t) * 1000) / 1000 : 0;
+    const cpu = (c: TransportCell | undefined) => (c === undefined ? 0 : c.generator_cpu_ns_per_response + c.gateway_cpu_ns_per_response);
+    const qCpu = cpu(cellOf('quic', shape));
+    const tCpu = cpu(cellOf('tcp', shape));
     const goal = sameShape(shape, g.quicTcpShape) ? g.quicTcpMinRatio : null;
-    return { connections: shape.connections, in_flight: shape.inFlight, quic_responses_per_s: q, tcp_responses_per_s: t, ratio, goal_min_ratio: goal, goal_met: goal === null ? null : ratio >= goal };
+    return {
+      connections: shape.connections, in_flight: shape.inFlight, quic_responses_per_s: q, tcp_responses_per_s: t, ratio,
+      cpu_per_response_ratio: qCpu > 0 && tCpu > 0 ? Math.round((tCpu / qCpu) * 1000) / 1000 : 0, goal_min_ratio: goal, goal_met: goal === null ? null : ratio >= goal,
+    };
   });
   const memory = m.memory.map((x): TransportMemory => {
     const judged = x.transport === 'quic' && x.shape.connections >= g.memoryMinConnections;
@@ -1315,11 +1326,13 @@ export function loadgenTransportCellTable(r: LoadgenBenchResult): LoadgenTable |
   const t = r.transport;
   if (t === null) return null;
   return {
-    head: ['transport', 'shape (conns × in flight)', 'connected', 'responses/s', 'generator CPU/resp', 'gateway CPU/resp', 'ELD p99', 'errors', 'source'],
+    head: ['transport', 'shape (conns × in flight)', 'connected', 'responses/s', 'generator / gateway CPU', 'generator CPU/resp', 'gateway CPU/resp', 'ELD p99', 'errors', 'source'],
     rows: t.cells.map((c) => {
       const eld = c.phases.map((p) => p.event_loop_delay_p99_ms ?? 0);
       return [
-        c.transport, shapeText(c), String(c.connected), fmtRate(c.responses_per_s), fmtNsAsUs(c.generator_cpu_ns_per_response), fmtNsAsUs(c.gateway_cpu_ns_per_response),
+        c.transport, shapeText(c), String(c.connected), fmtRate(c.responses_per_s),
+        c.phases.map((p) => `${p.generator_cpu_percent.toFixed(0)}% / ${p.gateway_cpu_percent.toFixed(0)}%`).join(', '),
+        fmtNsAsUs(c.generator_cpu_ns_per_response), fmtNsAsUs(c.gateway_cpu_ns_per_response),
         eld.length === 0 ? '' : `${Math.max(...eld)} ms`, String(c.errors),
         c.source === 'measured' ? `this section, 1 × ${t.phase_s} s` : `main section raw echo, ${c.phases.length} × ${t.phase_s} s`,
       ];
@@ -1334,7 +1347,7 @@ export function loadgenTransportSummaryTable(r: LoadgenBenchResult): LoadgenTabl
   const th = r.throughput;
   const rows: string[][] = t.quic_tcp.map((q) => [
     `QUIC ÷ TCP raw echo, ${shapeText(q)}`, q.ratio.toFixed(3), goalText(q.goal_min_ratio === null ? null : `≥ ${q.goal_min_ratio}`, q.goal_met),
-    `quic ${fmtRate(q.quic_responses_per_s)}, tcp ${fmtRate(q.tcp_responses_per_s)}`,
+    `quic ${fmtRate(q.quic_responses_per_s)}, tcp ${fmtRate(q.tcp_responses_per_s)}; CPU per response (both processes) tcp ÷ quic ${q.cpu_per_response_ratio.toFixed(3)} (diagnostic)`,
   ]);
   rows.push([`gatectl ÷ raw echo (${r.options.transport}, ${r.options.connections} × ${r.options.inFlight})`, th.ratio.toFixed(3), goalText(`≥ ${th.goal}`, th.goal_met),
     `main section: gatectl ${fmtRate(th.gatectl_closed_responses_per_s)}, raw ${fmtRate(th.raw_echo_responses_per_s)}`]);
@@ -1376,7 +1389,7 @@ const NOTES = [
 
 const TRANSPORT_NOTES = [
   `Transport section (issue 13), run before the main section: raw echo of quic and of tcp at each shape, measured the same way as the main section's raw echo (gateway-side count inside the window). Each transport gets its own fresh null gateway child; every measured phase starts with ${PRIME_ECHOES} echoes per connection (not counted). A cell of the main section's transport and shape is its raw echo rounds, pooled, not measured twice (source column).`,
-  'QUIC ÷ TCP = quic responses/s ÷ tcp responses/s at the same shape; goal ≥ 0.3 at 1000 × 1 only.',
+  'QUIC ÷ TCP = quic responses/s ÷ tcp responses/s at the same shape; goal ≥ 0.3 at 1000 × 1 only. Each phase is CPU-bound when both processes show ~100 % of a core; lower figures in "generator / gateway CPU" mean other work had the cores, and then the diagnostic CPU per response ratio (tcp ÷ quic, generator + gateway) is the steadier comparison.',
   `Memory per connection, at the shape with the most connections: process.memoryUsage().rss of the generator (client) and of the null gateway child (server), first after a ${MEMORY_SETTLE_MS} ms pause with 0 connections (the gateway child fresh, listener bound), then with N connections open, after ${PRIME_ECHOES} echoes each and another ${MEMORY_SETTLE_MS} ms pause, before the raw echo window; (RSS at N − RSS at 0) ÷ the connections open then (KB = 1024 bytes). No forced GC: uncollected garbage and memory the allocators keep count too, and the generator has run the earlier phases of this section (quic runs first). Goals (quic, ≥ 1000 connections): client ≤ 100 KB, server ≤ 150 KB per connection.`,
   `Reference factor: this run's raw echo at the reference's transport and shape ÷ throughput.raw_echo_responses_per_s of the committed ${REFERENCE_RESULT_FILE} (another run, at its own time and machine load); goal ≥ 15×.`,
 ];
