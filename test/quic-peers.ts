@@ -1,7 +1,7 @@
 /**
  * Test peers for the QUIC driver: a UDP relay that can drop everything (a silent peer), a bare
- * quiche client driven packet by packet (for handshakes without a stream and Initial floods), raw
- * Initial datagrams with a chosen token, and @matrixai/quic's own JS client and server (an
+ * quiche client driven packet by packet (for handshakes without a stream), and @matrixai/quic's own
+ * JS client and server (an
  * independent driver of quiche, for interoperability in both directions). Loopback only.
  */
 import dgram from 'node:dgram';
@@ -10,22 +10,11 @@ import Logger, { LogLevel } from '@matrixai/logger';
 import { QUICClient, QUICServer, events as quicEvents } from '@matrixai/quic';
 import type { QUICStream } from '@matrixai/quic';
 import { quiche } from '../src/transport/quic/config.js';
+import { udpSocket } from '../src/soak/datagrams.js';
 import { ALPN_PROTOCOL } from '../src/transport/quic/index.js';
 import type { CertificateMaterial } from '../src/transport/index.js';
 
 const HOST = '127.0.0.1';
-
-/** Binds a udp4 socket on 127.0.0.1 and an ephemeral port. */
-export async function udpSocket(): Promise<dgram.Socket> {
-  const socket = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, HOST, () => resolve()));
-  return socket;
-}
-
-/** Sends `datagrams` to 127.0.0.1:`port` from `socket`, waiting for each send. */
-export async function sendAll(socket: dgram.Socket, port: number, datagrams: Uint8Array[]): Promise<void> {
-  for (const d of datagrams) await new Promise<void>((resolve) => socket.send(d, port, HOST, () => resolve()));
-}
 
 /** A UDP relay between one client and `targetPort`; `blackhole` drops everything both ways. */
 export interface UdpRelay {
@@ -58,32 +47,6 @@ export async function udpRelay(targetPort: number): Promise<UdpRelay> {
     if (!relay.blackhole && client !== undefined) front.send(msg, client.port, client.address);
   });
   return relay;
-}
-
-/** Encodes a QUIC variable-length integer (RFC 9000 §16), up to 2^30 − 1. */
-function varint(n: number): Buffer {
-  if (n < 64) return Buffer.from([n]);
-  if (n < 16384) return Buffer.from([0x40 | (n >> 8), n & 0xff]);
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE((0x80 << 24) | n);
-  return b;
-}
-
-/**
- * A v1 Initial datagram of 1200 bytes with the given ids and token and a junk payload: its header
- * parses, its packet does not decrypt. What a forged or replayed token arrives in.
- */
-export function rawInitial(dcid: Uint8Array, scid: Uint8Array, token: Uint8Array): Buffer {
-  const head = Buffer.concat([
-    Buffer.from([0xc3, 0, 0, 0, 1, dcid.byteLength]),
-    dcid,
-    Buffer.from([scid.byteLength]),
-    scid,
-    varint(token.byteLength),
-    token,
-  ]);
-  const rest = 1200 - head.byteLength - 2;
-  return Buffer.concat([head, varint(rest), randomBytes(rest)]);
 }
 
 /** A bare quiche client over its own socket: handshakes, and nothing else unless told. */
@@ -128,17 +91,6 @@ export class BareQuicheClient {
     const client = new BareQuicheClient(await udpSocket(), port);
     client.flush();
     return client;
-  }
-
-  /** The first datagram quiche would send (a client Initial), without sending it. */
-  static initialDatagram(port: number): Buffer {
-    const config = quiche.Config.withBoringSslCtx(false, false, undefined, undefined, undefined, 'ecdsa_secp256r1_sha256');
-    config.setApplicationProtos([ALPN_PROTOCOL]);
-    const conn = quiche.Connection.connect(null, randomBytes(16), { host: HOST, port: 1 }, { host: HOST, port }, config);
-    const out = Buffer.alloc(1500);
-    const result = conn.send(out);
-    if (result === null) throw new Error('quiche produced no Initial');
-    return Buffer.from(out.subarray(0, result[0]));
   }
 
   flush(): void {

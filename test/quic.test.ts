@@ -15,17 +15,9 @@ import type { QuicConnection } from '../src/transport/quic/connection.js';
 import { DeadlineHeap } from '../src/transport/quic/deadline-heap.js';
 import { CID_LEN } from '../src/transport/quic/packet.js';
 import { RetryTokens } from '../src/transport/quic/retry-token.js';
-import { quiche } from '../src/transport/quic/config.js';
 import { waitFor } from './support.js';
-import {
-  BareQuicheClient,
-  matrixaiEchoClient,
-  matrixaiEchoServer,
-  rawInitial,
-  sendAll,
-  udpRelay,
-  udpSocket,
-} from './quic-peers.js';
+import { BareQuicheClient, matrixaiEchoClient, matrixaiEchoServer, udpRelay } from './quic-peers.js';
+import { clientInitial, fetchRetryToken, rawInitial, sendAll, udpSocket } from '../src/soak/datagrams.js';
 
 const HOST = '127.0.0.1';
 let certificate: CertificateMaterial;
@@ -173,14 +165,8 @@ describe('address validation', () => {
       // Forged: a token the listener never issued.
       await sendAll(socket, listener.port, [rawInitial(Buffer.alloc(CID_LEN, 1), Buffer.alloc(8, 2), Buffer.alloc(60, 9))]);
       // Replayed: a real token (from a Retry) reused with fresh destination ids, 100 times.
-      const retry = await new Promise<Buffer>((resolve) => {
-        socket.once('message', (msg) => resolve(msg));
-        socket.send(BareQuicheClient.initialDatagram(listener.port), listener.port, HOST);
-      });
-      const header = quiche.Header.fromSlice(retry, CID_LEN);
-      assert.equal(header.ty, quiche.Type.Retry);
-      const token = header.token as Uint8Array;
-      assert.ok(token.byteLength > 0);
+      const token = await fetchRetryToken(socket, listener.port);
+      assert.ok(token !== null && token.byteLength > 0, 'the listener answers a first Initial with a Retry');
       const replays = Array.from({ length: 100 }, (_, i) => rawInitial(Buffer.alloc(CID_LEN, i + 10), Buffer.alloc(8, 3), token));
       await sendAll(socket, listener.port, replays);
       await waitFor(() => listener.stats().packets_in >= 102, 5_000, 'datagrams counted');
@@ -264,7 +250,7 @@ describe('bad input on the datagram path', () => {
     const socket = await udpSocket();
     try {
       const conns = (await Promise.all(Array.from({ length: 10 }, () => dialer.dial(HOST, listener.port)))).map(echoer);
-      const flood = Array.from({ length: 600 }, () => BareQuicheClient.initialDatagram(listener.port));
+      const flood = Array.from({ length: 600 }, () => clientInitial(listener.port));
       const flooding = sendAll(socket, listener.port, flood);
       let echoes = 0;
       await Promise.all(

@@ -71,7 +71,7 @@ export async function startInProcessGateway(config: GatewayConfig): Promise<InPr
     markSteadyStart: () => handle.resetStages(),
     async serverResult() {
       const snap = await handle.snapshot();
-      return { source: 'in-process', stages: snap.stages, queue: { ...snap.queue }, processor: snap.processor === null ? null : { ...snap.processor }, counters: { ...snap.counters } };
+      return { source: 'in-process', stages: snap.stages, queue: { ...snap.queue }, processor: snap.processor === null ? null : { ...snap.processor }, counters: { ...snap.counters }, ...(snap.transport != null ? { transport: snap.transport } : {}) };
     },
     url: gatewayUrl(config.transport, config.host, ready.port),
     port: ready.port,

@@ -104,6 +104,8 @@ export interface GatewaySnapshot {
   processor: ProcessorStats | null;
   counters: GatewayCounters;
   config: GatewayConfig;
+  /** the listener's transport counters (QUIC), or null */
+  transport: TransportStats | null;
 }
 
 
@@ -330,6 +332,7 @@ export class GatewayServer {
       processor: this.processor?.stats() ?? null,
       counters: this.snapshotCounters(),
       config: this.config,
+      transport: this.transportStats(),
     };
   }
 

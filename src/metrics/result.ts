@@ -103,6 +103,8 @@ export interface ServerResult {
   queue: Record<string, unknown>;
   processor: Record<string, unknown> | null;
   counters: Record<string, unknown>;
+  /** the target's transport counters (in-process QUIC gateway: packets, handshakes, invalid_datagrams by reason, …) */
+  transport?: Record<string, number | Record<string, number>>;
 }
 
 /** One schedule stage of a run. Times in ms since the steady start; rates in requests/s. */

@@ -2,9 +2,11 @@
  * The bounded soak (issue 7 §6, `npm run soak`): well-behaved clients on the in-process gateway for
  * a fixed time while a few misbehaving clients inject the faults the gateway must survive —
  * garbage frames, clients that stop reading (slow consumers), silent sessions (idle timeout),
- * connections that never say Hello, and connect floods. It passes when the well-behaved clients
+ * connections that never say Hello, connect floods, bursts of random and truncated datagrams, and
+ * floods of Initials that replay one Retry token under fresh connection ids. It passes when the well-behaved clients
  * lose no response and see no reorder, gap or duplicate, every fault was actually injected and
- * handled (counted by the gateway), and RSS grows less than 10% from minute 2 to the end. RSS is
+ * handled (counted by the gateway or its QUIC listener), the well-behaved clients' e2e p99 stays
+ * below 100 ms, and RSS grows less than 10% from minute 2 to the end. RSS is
  * sampled every 5 s; one sample swings by ±10% with garbage collection, so the check compares the
  * median of minute 2 (120–180 s; for a shorter run the second fifth) with the median of the run's
  * last minute (last fifth), both before the gateway stops.
@@ -19,6 +21,7 @@ import { getTransport } from '../transport/index.js';
 import type { Connection } from '../transport/types.js';
 import { ClientMessageType } from '../protocol/index.js';
 import type { RunResult } from '../metrics/result.js';
+import { fetchRetryToken, garbageDatagrams, replayedTokenInitials, sendAll, udpSocket } from './datagrams.js';
 
 /** Soak options. Durations in ms. */
 export interface SoakOptions {
@@ -39,7 +42,14 @@ export interface FaultsInjected {
   silent_sessions: number;
   no_hello_connections: number;
   flood_connections: number;
+  /** random, truncated and 7-byte 0-RTT datagrams sent at the listener */
+  garbage_datagrams: number;
+  /** Initials that replayed a real Retry token under fresh destination connection ids */
+  replayed_token_initials: number;
 }
+
+/** The well-behaved clients' e2e p99 (µs) under the fault mix must stay below this (issue 13). */
+export const SOAK_E2E_P99_LIMIT_US = 100_000;
 
 /** The soak's outcome (`schema: gatectl.soak/v1`). RSS in bytes, times in s. */
 export interface SoakResult {
@@ -52,6 +62,8 @@ export interface SoakResult {
   faults_injected: FaultsInjected;
   /** the gateway's counters at the end (frame_errors, slow_consumer_closes, idle_closes, …) */
   gateway_counters: Record<string, unknown>;
+  /** the gateway listener's QUIC counters at the end (invalid_datagrams by reason, retries_sent, …) */
+  gateway_transport: Record<string, number | Record<string, number>> | null;
   /** RSS once per 5 s: [seconds since start, bytes] */
   rss_samples: [number, number][];
   /** the gateway thread's used V8 heap once per 5 s: [seconds since start, bytes] (tells JS objects from native memory) */
@@ -81,7 +93,11 @@ export async function runSoak(opts: SoakOptions, command: string, onLine: (l: st
   const gw = await startInProcessGateway(resolveGatewayConfig(flags, {}));
   const url = new URL(gw.url);
   const port = Number(url.port);
-  const faults: FaultsInjected = { garbage_connections: 0, slow_consumers: 0, silent_sessions: 0, no_hello_connections: 0, flood_connections: 0 };
+  const faults: FaultsInjected = {
+    garbage_connections: 0, slow_consumers: 0, silent_sessions: 0, no_hello_connections: 0, flood_connections: 0,
+    garbage_datagrams: 0, replayed_token_initials: 0,
+  };
+  const raw = await udpSocket();
   const dialer = await getTransport('quic').createDialer({ insecure: true, connectTimeoutMs: 10_000 });
   const t0 = performance.now();
   const end = t0 + opts.durationMs;
@@ -153,6 +169,20 @@ export async function runSoak(opts: SoakOptions, command: string, onLine: (l: st
       faults.flood_connections += cs.filter((c) => c !== null).length;
       await Promise.all(cs.map((c) => c?.close(0, 'flood', 1000)));
     }),
+    // 200 datagrams that are not QUIC or are cut short, the 7-byte 0-RTT datagram among them
+    every(10_000, async () => {
+      const burst = garbageDatagrams(port, 200);
+      await sendAll(raw, port, burst);
+      faults.garbage_datagrams += burst.length;
+    }),
+    // one real Retry token replayed in 300 Initials under fresh connection ids
+    every(15_000, async () => {
+      const token = await fetchRetryToken(raw, port);
+      if (token === null) return;
+      const flood = replayedTokenInitials(token, 300);
+      await sendAll(raw, port, flood);
+      faults.replayed_token_initials += flood.length;
+    }),
   ]);
   let run: RunResult;
   try {
@@ -168,6 +198,7 @@ export async function runSoak(opts: SoakOptions, command: string, onLine: (l: st
     clearInterval(sampler);
     await Promise.all([...held].map((c) => c.close(0, 'soak done', 1000)));
     await dialer.close();
+    raw.close();
   }
   const snap = await gw.serverResult();
   await gw.stop();
@@ -182,6 +213,9 @@ export async function runSoak(opts: SoakOptions, command: string, onLine: (l: st
   const last = median(endS - win, endS + 1);
   const growth = (last[1] - base[1]) / base[1];
   const counters = (snap?.counters ?? {}) as Record<string, unknown>;
+  const transport = snap?.transport;
+  const invalid = (typeof transport?.invalid_datagrams === 'object' ? transport.invalid_datagrams : {}) as Record<string, number>;
+  const droppedDatagrams = Object.values(invalid).reduce((a, b) => a + b, 0);
   const c = run.client;
   const frameErrors = Object.values((counters.frame_errors ?? {}) as Record<string, number>).reduce((a, b) => a + b, 0);
   const checks = [
@@ -191,6 +225,9 @@ export async function runSoak(opts: SoakOptions, command: string, onLine: (l: st
     { name: 'garbage frames closed their connections', ok: faults.garbage_connections === 0 || frameErrors >= 1, detail: `${faults.garbage_connections} injected, frame_errors ${JSON.stringify(counters.frame_errors)}` },
     { name: 'slow consumers closed', ok: faults.slow_consumers === 0 || Number(counters.slow_consumer_closes) >= 1, detail: `${faults.slow_consumers} injected, slow_consumer_closes ${String(counters.slow_consumer_closes)}` },
     { name: 'silent sessions closed by the idle timeout', ok: faults.silent_sessions === 0 || opts.durationMs < opts.idleTimeoutMs * 2 || Number(counters.idle_closes) >= 1, detail: `${faults.silent_sessions} injected, idle_closes ${String(counters.idle_closes)}` },
+    { name: 'garbage datagrams dropped and counted by the listener', ok: faults.garbage_datagrams === 0 || droppedDatagrams >= faults.garbage_datagrams / 2, detail: `${faults.garbage_datagrams} sent, invalid_datagrams ${JSON.stringify(invalid)}` },
+    { name: 'replayed retry tokens opened no connection', ok: faults.replayed_token_initials === 0 || (invalid.token_dcid_mismatch ?? 0) >= faults.replayed_token_initials, detail: `${faults.replayed_token_initials} sent, token_dcid_mismatch ${invalid.token_dcid_mismatch ?? 0}` },
+    { name: 'well-behaved e2e p99 below 100 ms', ok: c.latency.e2e.summary.p99_us < SOAK_E2E_P99_LIMIT_US, detail: `p99 ${(c.latency.e2e.summary.p99_us / 1000).toFixed(1)} ms` },
     { name: 'RSS grew less than 10%', ok: growth < 0.1, detail: `median ${(base[1] / 2 ** 20).toFixed(1)} MiB over ${base[0]}–${base[0] + win} s → median ${(last[1] / 2 ** 20).toFixed(1)} MiB over ${last[0]}–${endS} s (${(growth * 100).toFixed(1)}%)` },
   ];
   return {
@@ -202,6 +239,7 @@ export async function runSoak(opts: SoakOptions, command: string, onLine: (l: st
     environment: { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: os.availableParallelism(), cpu_model: os.cpus()[0]?.model ?? 'unknown', total_mem_bytes: os.totalmem() },
     faults_injected: faults,
     gateway_counters: counters,
+    gateway_transport: transport ?? null,
     rss_samples: rss,
     gateway_heap_samples: heap,
     rss_baseline_bytes: base[1],
@@ -230,5 +268,6 @@ export function renderSoakMarkdown(r: SoakResult): string {
     '', `RSS samples (s, MiB): ${r.rss_samples.map(([t, b]) => `${t}:${(b / 2 ** 20).toFixed(0)}`).join(' ')}`,
     '', `Gateway thread used heap (s, MiB): ${r.gateway_heap_samples.map(([t, b]) => `${t}:${(b / 2 ** 20).toFixed(0)}`).join(' ')}`,
     '', `Gateway counters: \`${JSON.stringify(r.gateway_counters)}\``, '',
+    `Gateway QUIC listener: \`${JSON.stringify(r.gateway_transport)}\``, '',
   ].join('\n');
 }
