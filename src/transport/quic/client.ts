@@ -10,15 +10,14 @@
 import type dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import type { X509Certificate } from 'node:crypto';
-import { Semaphore } from '@matrixai/async-locks';
+import { Semaphore } from 'async-mutex';
 import { InvalidInputError, TransportError } from '../../errors.js';
 import type { Connection, Dialer, DialerOptions } from '../types.js';
 import { DEFAULT_CLOSE_TIMEOUT_MS, errorText, hostPort } from '../util.js';
 import { MAX_HANDSHAKES_IN_FLIGHT, QUIC_MAX_IDLE_TIMEOUT_MS, clientConfig, quiche, type QuicheConfig } from './config.js';
 import { QuicConnection } from './connection.js';
 import { QuicEndpoint, bindSocket, type QuicEndpointStats } from './endpoint.js';
-import { dialFailure, dialTimeout, trustAnchors, verifyIpTarget } from './verify.js';
+import { IpVerifier, dialFailure, dialTimeout, trustAnchors } from './verify.js';
 
 /** A QUIC Dialer with its counters. */
 export interface QuicDialer extends Dialer {
@@ -46,7 +45,7 @@ class QuicDialerImpl extends QuicEndpoint implements QuicDialer {
   private readonly hostConfig: QuicheConfig;
   /** Config for IP-literal targets when verifying: native verification may fail softly. */
   private readonly ipConfig: QuicheConfig;
-  private anchors: X509Certificate[] | undefined;
+  private ipVerifier: IpVerifier | undefined;
   private readonly handshakes = new Semaphore(MAX_HANDSHAKES_IN_FLIGHT);
   private readonly waiters = new Map<QuicConnection, DialWaiter>();
   private readonly open = new Set<QuicConnection>();
@@ -84,7 +83,7 @@ class QuicDialerImpl extends QuicEndpoint implements QuicDialer {
         });
       }
     }
-    return this.handshakes.withF(() => this.connect(host, ip, port, target));
+    return this.handshakes.runExclusive(() => this.connect(host, ip, port, target));
   }
 
   private connect(host: string, ip: string, port: number, target: string): Promise<QuicConnection> {
@@ -134,8 +133,8 @@ class QuicDialerImpl extends QuicEndpoint implements QuicDialer {
     const waiter = this.waiters.get(conn);
     if (waiter === undefined) return;
     if (waiter.verifyIp !== undefined) {
-      this.anchors ??= trustAnchors(this.opts.ca);
-      const alert = verifyIpTarget(conn.native.peerCertChain(), waiter.verifyIp, this.anchors);
+      this.ipVerifier ??= new IpVerifier(trustAnchors(this.opts.ca));
+      const alert = this.ipVerifier.verify(conn.native.peerCertChain(), waiter.verifyIp);
       if (alert !== undefined) {
         // As BoringSSL would: close with the TLS alert; the dial rejects when the connection ends.
         try {
