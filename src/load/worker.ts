@@ -1,8 +1,9 @@
 /**
  * Entry of a `--workers N` generator process: runs one Slice. It is a child process (fork with
- * IPC), not a worker_thread: @matrixai/quic's native code crashed the whole process (SIGSEGV,
- * "corrupted size vs. prev_size") when three threads of one process drove QUIC connections at
- * 2000 clients, while separate processes are isolated. Protocol with the parent (load/run.ts):
+ * IPC), not a worker_thread: quiche's napi binding (@matrixai/quic-linux-x64) aborts the whole
+ * process when three threads of one process use it (a V8 check fails in napi_reference_unref; seen
+ * again with gatectl's own QUIC driver: 2 threads work, 3 abort), while separate processes are
+ * isolated. Protocol with the parent (load/run.ts):
  * parent → child: `{type:'spec', spec}` (first), `{type:'run', startEpochMs}` (common steady start),
  * `{type:'close'}`;
  * child → parent: `{type:'tick', tick}` each second, `{type:'connected', connected, summary}`,
