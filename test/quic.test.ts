@@ -5,6 +5,8 @@
  * deadline heap. Real sockets on 127.0.0.1, bounded in count and time.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { TransportError } from '../src/errors.js';
@@ -15,9 +17,17 @@ import type { QuicConnection } from '../src/transport/quic/connection.js';
 import { DeadlineHeap } from '../src/transport/quic/deadline-heap.js';
 import { CID_LEN } from '../src/transport/quic/packet.js';
 import { RetryTokens } from '../src/transport/quic/retry-token.js';
-import { waitFor } from './support.js';
+import { RawClient, repoRoot, waitFor } from './support.js';
 import { BareQuicheClient, matrixaiEchoClient, matrixaiEchoServer, udpRelay } from './quic-peers.js';
-import { clientInitial, fetchRetryToken, rawInitial, sendAll, udpSocket } from '../src/soak/datagrams.js';
+import {
+  clientInitial,
+  fetchRetryToken,
+  garbageDatagrams,
+  rawInitial,
+  replayedTokenInitials,
+  sendAll,
+  udpSocket,
+} from '../src/soak/datagrams.js';
 
 const HOST = '127.0.0.1';
 let certificate: CertificateMaterial;
@@ -413,4 +423,42 @@ test('DeadlineHeap pops in deadline order under random inserts, moves and remova
     ),
     { numRuns: 300, seed: 13 },
   );
+});
+
+test('`gatectl serve` stays up under hostile datagrams and replayed tokens, then serves a real client', { timeout: 60_000 }, async () => {
+  const child = spawn(process.execPath, [path.join(repoRoot, 'bin/run.js'), 'serve', '--port', '0', '--monitor-port', '0'], {
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  let out = '';
+  let exited: number | null | undefined;
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  child.on('exit', (code) => (exited = code));
+  const socket = await udpSocket();
+  const dialer = await createQuicDialer({ insecure: true, connectTimeoutMs: 5_000 });
+  try {
+    await waitFor(() => /listening on quic:\/\/127\.0\.0\.1:(\d+)/.test(out), 20_000, 'serve to listen');
+    const port = Number(/listening on quic:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]);
+    const garbage = garbageDatagrams(port, 1_000);
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 1_350 }), (bytes) => void garbage.push(Buffer.from(bytes))),
+      { numRuns: 500, seed: 7 },
+    );
+    await sendAll(socket, port, garbage);
+    const token = await fetchRetryToken(socket, port);
+    assert.ok(token !== null);
+    await sendAll(socket, port, replayedTokenInitials(token, 300));
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(exited, undefined, `serve exited:\n${out}`);
+    // A real session: Hello answered, then a business request answered.
+    const client = await RawClient.open(dialer, port, 'after-fuzz');
+    await client.send({ msgId: 2, seqId: 1, business: { action: 'business', payload: new Uint8Array(8) } });
+    await waitFor(() => client.count('business') === 1, 5_000, 'business response');
+    assert.equal(exited, undefined, `serve exited:\n${out}`);
+  } finally {
+    socket.close();
+    await dialer.close();
+    child.kill('SIGTERM');
+    await new Promise((r) => (exited !== undefined ? r(undefined) : child.once('exit', r)));
+  }
 });
