@@ -85,6 +85,8 @@ export class QuicConnection extends HandlerSlotConnection implements DeadlineEnt
   establishedMs = 0;
   lastSendMs: number;
   lastRecvMs: number;
+  /** Lost and retransmitted packets at the endpoint's last stats() sum (see QuicEndpoint.stats). */
+  readonly lossSeen: [number, number] = [0, 0];
   /** The endpoint counts this connection's handshake as in progress. */
   handshakePending = false;
   /** Key of the client's original destination id in the listener's handshake table, if any. */

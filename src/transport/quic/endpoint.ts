@@ -89,6 +89,8 @@ export function emptyStats(): QuicEndpointStats {
 }
 
 const SLAB_BYTES = 256 * 1024;
+/** How often stats() re-sums the open connections' loss counters, in ms. */
+const OPEN_LOSS_REFRESH_MS = 1_000;
 /** Longest interval between housekeeping sweeps, in ms. */
 const MAX_SWEEP_INTERVAL_MS = 1_000;
 /** How long closing the socket waits for datagrams libuv still queues, in ms. */
@@ -167,6 +169,9 @@ export abstract class QuicEndpoint implements ConnectionOwner {
   private slabOffset = 0;
   private readonly longHeader: UnroutedLongHeader = { version: 0, type: 0, dcidOffset: 0, dcidLength: 0 };
   private socketClosed = false;
+  /** Lost and retransmitted packets of the open connections at `openLossAt` (ms, performance.now()). */
+  private openLoss: [number, number] = [0, 0];
+  private openLossAt = -Infinity;
 
   constructor(socket: dgram.Socket, recvBufferBytes: number, idleTimeoutMs: number) {
     this.socket = socket;
@@ -218,31 +223,52 @@ export abstract class QuicEndpoint implements ConnectionOwner {
     conn.release(error);
   }
 
+  /** Moves a closing connection's loss counters from the open sum to the closed totals (exactly once). */
   private countClosedStats(conn: QuicConnection): void {
+    this.openLoss[0] -= conn.lossSeen[0];
+    this.openLoss[1] -= conn.lossSeen[1];
     try {
       const s = conn.native.stats();
       this.counters.lost_packets += s.lost;
       this.counters.retransmitted_packets += s.retrans;
     } catch {
-      // stats() of a torn-down connection: nothing to add.
+      this.counters.lost_packets += conn.lossSeen[0];
+      this.counters.retransmitted_packets += conn.lossSeen[1];
     }
+    conn.lossSeen[0] = 0;
+    conn.lossSeen[1] = 0;
   }
 
   /** Subclass hook: forget `conn` in the subclass's own tables. */
   protected forget(_conn: QuicConnection): void {}
 
-  /** The counters, with lost/retransmitted packets of the open connections added. */
+  /**
+   * The counters, with lost/retransmitted packets of the open connections added. Those two need
+   * one quiche `stats()` call per open connection, so they are summed at most once per second
+   * (a /metrics scrape reads the stats once per metric); every other counter is current.
+   */
   stats(): QuicEndpointStats {
     const out: QuicEndpointStats = { ...this.counters, invalid_datagrams: { ...this.counters.invalid_datagrams } };
-    for (const conn of this.bySlot.values()) {
-      try {
-        const s = conn.native.stats();
-        out.lost_packets += s.lost;
-        out.retransmitted_packets += s.retrans;
-      } catch {
-        // A connection quiche already freed: counted at unregister.
+    const now = performance.now();
+    if (now - this.openLossAt >= OPEN_LOSS_REFRESH_MS) {
+      let lost = 0;
+      let retrans = 0;
+      for (const conn of this.bySlot.values()) {
+        try {
+          const s = conn.native.stats();
+          conn.lossSeen[0] = s.lost;
+          conn.lossSeen[1] = s.retrans;
+        } catch {
+          // A connection quiche already freed: counted at unregister.
+        }
+        lost += conn.lossSeen[0];
+        retrans += conn.lossSeen[1];
       }
+      this.openLoss = [lost, retrans];
+      this.openLossAt = now;
     }
+    out.lost_packets += this.openLoss[0];
+    out.retransmitted_packets += this.openLoss[1];
     return out;
   }
 
