@@ -1,6 +1,7 @@
 /**
- * The QUIC dialer: every connection of a load run over one shared UDP socket (dual-stack `::`, or
- * `0.0.0.0` where IPv6 is unavailable), at most MAX_HANDSHAKES_IN_FLIGHT handshakes at once.
+ * The QUIC dialer: every connection of a load run to one target over one UDP socket connected to
+ * that target (a connected socket sends without an address conversion per datagram), at most
+ * MAX_HANDSHAKES_IN_FLIGHT handshakes at once.
  *
  * TLS: `--insecure` skips verification; otherwise a host name is verified by BoringSSL (chain and
  * name), and an IP literal by verify.ts once the handshake is done (chain, dates, IP SAN). A dial
@@ -13,10 +14,10 @@ import { isIP } from 'node:net';
 import { Semaphore } from 'async-mutex';
 import { InvalidInputError, TransportError } from '../../errors.js';
 import type { Connection, Dialer, DialerOptions } from '../types.js';
-import { DEFAULT_CLOSE_TIMEOUT_MS, errorText, hostPort } from '../util.js';
+import { DEFAULT_CLOSE_TIMEOUT_MS, errorText, hostPort, sumTransportStats } from '../util.js';
 import { MAX_HANDSHAKES_IN_FLIGHT, QUIC_MAX_IDLE_TIMEOUT_MS, clientConfig, quiche, type QuicheConfig } from './config.js';
 import { QuicConnection } from './connection.js';
-import { QuicEndpoint, bindSocket, type QuicEndpointStats } from './endpoint.js';
+import { QuicEndpoint, bindSocket, emptyStats, type QuicEndpointStats } from './endpoint.js';
 import { IpVerifier, dialFailure, dialTimeout, trustAnchors } from './verify.js';
 
 /** A QUIC Dialer with its counters. */
@@ -38,64 +39,34 @@ interface DialWaiter {
   reject(error: Error): void;
 }
 
-class QuicDialerImpl extends QuicEndpoint implements QuicDialer {
-  readonly recvBufferBytes: number;
-  private readonly opts: DialerOptions;
-  private readonly dualStack: boolean;
-  private readonly hostConfig: QuicheConfig;
+/** The settings every endpoint of one dialer shares. */
+interface DialerShared {
+  readonly opts: DialerOptions;
+  readonly idleTimeoutMs: number;
+  readonly hostConfig: QuicheConfig;
   /** Config for IP-literal targets when verifying: native verification may fail softly. */
-  private readonly ipConfig: QuicheConfig;
-  private ipVerifier: IpVerifier | undefined;
-  private readonly handshakes = new Semaphore(MAX_HANDSHAKES_IN_FLIGHT);
+  readonly ipConfig: QuicheConfig;
+  ipVerifier: IpVerifier | undefined;
+}
+
+/** The connections of one dialer to one target address, over one UDP socket connected to it. */
+class TargetEndpoint extends QuicEndpoint {
+  private readonly shared: DialerShared;
+  private readonly peer: { host: string; port: number };
   private readonly waiters = new Map<QuicConnection, DialWaiter>();
-  private readonly open = new Set<QuicConnection>();
-  private closed = false;
+  /** Established connections not yet ended. */
+  readonly open = new Set<QuicConnection>();
 
-  constructor(socket: dgram.Socket, recvBufferBytes: number, dualStack: boolean, opts: DialerOptions) {
-    super(socket, recvBufferBytes, opts.idleTimeoutMs ?? QUIC_MAX_IDLE_TIMEOUT_MS);
-    this.recvBufferBytes = recvBufferBytes;
-    this.dualStack = dualStack;
-    this.opts = opts;
-    const verify = opts.insecure !== true;
-    this.hostConfig = clientConfig(verify, false, opts.ca, this.idleTimeoutMs);
-    this.ipConfig = verify ? clientConfig(true, true, opts.ca, this.idleTimeoutMs) : this.hostConfig;
+  constructor(socket: dgram.Socket, recvBufferBytes: number, peer: { host: string; port: number }, shared: DialerShared) {
+    super(socket, recvBufferBytes, shared.idleTimeoutMs, true);
+    this.peer = peer;
+    this.shared = shared;
   }
 
-  /**
-   * Connects to `host:port` over the shared UDP socket. At most MAX_HANDSHAKES_IN_FLIGHT handshakes
-   * run at once; `connectTimeoutMs` applies to the handshake itself, so with a queue the call can
-   * take longer than that in total.
-   *
-   * @throws {ConnectTimeoutError} when the handshake did not finish within `connectTimeoutMs`.
-   * @throws {TransportError} when the dialer is closed, the host does not resolve, TLS verification
-   *   or ALPN fails, or the connection fails otherwise.
-   */
-  async dial(host: string, port: number): Promise<Connection> {
-    const target = hostPort(host, port);
-    if (this.closed) throw new TransportError(`dial ${target}: the dialer is closed`);
-    let ip = host;
-    if (isIP(host) === 0) {
-      try {
-        ip = (await lookup(host)).address;
-      } catch (error) {
-        throw new TransportError(`QUIC connect to ${target} failed: cannot resolve ${host}: ${errorText(error)}`, 'GATECTL_TRANSPORT', {
-          cause: error,
-        });
-      }
-    }
-    return this.handshakes.runExclusive(() => this.connect(host, ip, port, target));
-  }
-
-  private connect(host: string, ip: string, port: number, target: string): Promise<QuicConnection> {
-    if (this.closed) return Promise.reject(new TransportError(`dial ${target}: the dialer is closed`));
-    const family = isIP(ip);
-    if (family === 6 && !this.dualStack) {
-      return Promise.reject(new TransportError(`QUIC connect to ${target} failed: this machine has no IPv6 UDP socket`));
-    }
-    // A dual-stack socket reaches IPv4 peers at their IPv4-mapped address.
-    const peerHost = family === 4 && this.dualStack ? `::ffff:${ip}` : ip;
-    const peer = { host: peerHost, port };
-    const verifyIp = this.opts.insecure !== true && isIP(host) !== 0 ? host : undefined;
+  /** Starts a handshake with the target; resolves once it completed and the certificate passed. */
+  connect(host: string, target: string): Promise<QuicConnection> {
+    const { opts } = this.shared;
+    const verifyIp = opts.insecure !== true && isIP(host) !== 0 ? host : undefined;
     const { slot, cid } = this.allocateCid();
     let native;
     try {
@@ -103,13 +74,13 @@ class QuicDialerImpl extends QuicEndpoint implements QuicDialer {
         isIP(host) === 0 ? host : null,
         cid,
         this.local,
-        peer,
-        verifyIp !== undefined ? this.ipConfig : this.hostConfig,
+        this.peer,
+        verifyIp !== undefined ? this.shared.ipConfig : this.shared.hostConfig,
       );
     } catch (error) {
       return Promise.reject(new TransportError(`QUIC connect to ${target} failed: ${errorText(error)}`, 'GATECTL_TRANSPORT', { cause: error }));
     }
-    const conn = new QuicConnection(this, native, 'client', slot, cid, peer, target);
+    const conn = new QuicConnection(this, native, 'client', slot, cid, { ...this.peer }, target);
     this.register(conn);
     this.counters.handshakes_started++;
     return new Promise<QuicConnection>((resolve, reject) => {
@@ -121,8 +92,8 @@ class QuicDialerImpl extends QuicEndpoint implements QuicDialer {
         reject,
         timer: setTimeout(() => {
           waiter.timedOut = true;
-          this.unregister(conn, dialTimeout(target, this.opts.connectTimeoutMs));
-        }, this.opts.connectTimeoutMs),
+          this.unregister(conn, dialTimeout(target, opts.connectTimeoutMs));
+        }, opts.connectTimeoutMs),
       };
       this.waiters.set(conn, waiter);
       this.markDirty(conn);
@@ -133,8 +104,8 @@ class QuicDialerImpl extends QuicEndpoint implements QuicDialer {
     const waiter = this.waiters.get(conn);
     if (waiter === undefined) return;
     if (waiter.verifyIp !== undefined) {
-      this.ipVerifier ??= new IpVerifier(trustAnchors(this.opts.ca));
-      const alert = this.ipVerifier.verify(conn.native.peerCertChain(), waiter.verifyIp);
+      this.shared.ipVerifier ??= new IpVerifier(trustAnchors(this.shared.opts.ca));
+      const alert = this.shared.ipVerifier.verify(conn.native.peerCertChain(), waiter.verifyIp);
       if (alert !== undefined) {
         // As BoringSSL would: close with the TLS alert; the dial rejects when the connection ends.
         try {
@@ -166,54 +137,129 @@ class QuicDialerImpl extends QuicEndpoint implements QuicDialer {
     clearTimeout(waiter.timer);
     this.counters.handshakes_failed++;
     const n = conn.native;
+    const timeoutMs = this.shared.opts.connectTimeoutMs;
     waiter.reject(
-      waiter.timedOut
-        ? dialTimeout(waiter.target, this.opts.connectTimeoutMs)
-        : dialFailure(waiter.target, n.localError(), n.peerError(), n.isTimedOut(), this.opts.connectTimeoutMs),
+      waiter.timedOut ? dialTimeout(waiter.target, timeoutMs) : dialFailure(waiter.target, n.localError(), n.peerError(), n.isTimedOut(), timeoutMs),
     );
   }
 
-  /**
-   * Closes any connection still open (concurrently, 2000 ms at most) and the shared UDP socket.
-   * Never rejects; later `dial()` calls reject with TransportError.
-   */
+  /** Closes the open connections (concurrently, 2000 ms at most), then the socket. Never rejects. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
     await Promise.all([...this.open].map((c) => c.close(0, 'dialer closed', DEFAULT_CLOSE_TIMEOUT_MS)));
     await this.shutdown();
   }
 }
 
+class QuicDialerImpl implements QuicDialer {
+  private readonly shared: DialerShared;
+  private readonly handshakes = new Semaphore(MAX_HANDSHAKES_IN_FLIGHT);
+  /** One endpoint (one connected socket) per target address, created on the first dial to it. */
+  private readonly endpoints = new Map<string, Promise<TargetEndpoint>>();
+  private closed = false;
+
+  constructor(opts: DialerOptions) {
+    const idleTimeoutMs = opts.idleTimeoutMs ?? QUIC_MAX_IDLE_TIMEOUT_MS;
+    const verify = opts.insecure !== true;
+    const hostConfig = clientConfig(verify, false, opts.ca, idleTimeoutMs);
+    this.shared = {
+      opts,
+      idleTimeoutMs,
+      hostConfig,
+      ipConfig: verify ? clientConfig(true, true, opts.ca, idleTimeoutMs) : hostConfig,
+      ipVerifier: undefined,
+    };
+  }
+
+  /** Effective `SO_RCVBUF` of the first target's socket, in bytes (0 before the first dial). */
+  get recvBufferBytes(): number {
+    return this.statsOf()[0]?.recv_buffer_bytes ?? 0;
+  }
+
+  private settled: TargetEndpoint[] = [];
+
+  private statsOf(): QuicEndpointStats[] {
+    return this.settled.map((e) => e.stats());
+  }
+
+  /** The counters of every target endpoint, added up. */
+  stats(): QuicEndpointStats {
+    return (sumTransportStats(this.statsOf()) as QuicEndpointStats | null) ?? emptyStats();
+  }
+
+  private endpointFor(ip: string, port: number, target: string): Promise<TargetEndpoint> {
+    const key = hostPort(ip, port);
+    let endpoint = this.endpoints.get(key);
+    if (endpoint === undefined) {
+      const family = isIP(ip) === 6 ? 'udp6' : 'udp4';
+      endpoint = bindSocket(family, family === 'udp6' ? '::' : '0.0.0.0', 0, { host: ip, port }).then(
+        ({ socket, recvBufferBytes }) => {
+          const e = new TargetEndpoint(socket, recvBufferBytes, { host: ip, port }, this.shared);
+          this.settled.push(e);
+          return e;
+        },
+        (error: unknown) => {
+          this.endpoints.delete(key);
+          throw new TransportError(`QUIC connect to ${target} failed: cannot open a UDP socket to it: ${errorText(error)}`, 'GATECTL_TRANSPORT', {
+            cause: error,
+          });
+        },
+      );
+      this.endpoints.set(key, endpoint);
+    }
+    return endpoint;
+  }
+
+  /**
+   * Connects to `host:port`. At most MAX_HANDSHAKES_IN_FLIGHT handshakes run at once over the whole
+   * dialer; `connectTimeoutMs` applies to the handshake itself, so with a queue the call can take
+   * longer than that in total.
+   *
+   * @throws {ConnectTimeoutError} when the handshake did not finish within `connectTimeoutMs`.
+   * @throws {TransportError} when the dialer is closed, the host does not resolve, no UDP socket can
+   *   be opened, TLS verification or ALPN fails, or the connection fails otherwise.
+   */
+  async dial(host: string, port: number): Promise<Connection> {
+    const target = hostPort(host, port);
+    if (this.closed) throw new TransportError(`dial ${target}: the dialer is closed`);
+    let ip = host;
+    if (isIP(host) === 0) {
+      try {
+        ip = (await lookup(host)).address;
+      } catch (error) {
+        throw new TransportError(`QUIC connect to ${target} failed: cannot resolve ${host}: ${errorText(error)}`, 'GATECTL_TRANSPORT', {
+          cause: error,
+        });
+      }
+    }
+    const endpoint = await this.endpointFor(ip, port, target);
+    return this.handshakes.runExclusive(() => {
+      if (this.closed) return Promise.reject(new TransportError(`dial ${target}: the dialer is closed`));
+      return endpoint.connect(host, target);
+    });
+  }
+
+  /**
+   * Closes any connection still open (concurrently, 2000 ms at most) and the sockets.
+   * Never rejects; later `dial()` calls reject with TransportError.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const endpoints = await Promise.all([...this.endpoints.values()].map((p) => p.catch(() => undefined)));
+    await Promise.all(endpoints.map((e) => e?.close()));
+  }
+}
+
 /**
- * Creates a QUIC Dialer with one shared UDP socket (dual-stack `::`, or `0.0.0.0` where IPv6 is
- * unavailable) and a 4 MiB receive buffer.
+ * Creates a QUIC Dialer. Each target address gets one UDP socket (4 MiB receive buffer) connected
+ * to it on the first dial, shared by every connection to that target.
  *
  * @throws {InvalidInputError} when `idleTimeoutMs` is below 300 ms.
- * @throws {TransportError} when no UDP socket can be bound, or quiche refuses the `ca` PEM.
+ * @throws {TransportError} when quiche refuses the `ca` PEM.
  */
 export async function createQuicDialer(opts: DialerOptions): Promise<QuicDialer> {
   if (opts.idleTimeoutMs !== undefined && !(Number.isFinite(opts.idleTimeoutMs) && opts.idleTimeoutMs >= 300)) {
     throw new InvalidInputError(`QUIC idle timeout ${opts.idleTimeoutMs} ms is too short: give at least 300 ms`);
   }
-  let bound: Awaited<ReturnType<typeof bindSocket>>;
-  let dualStack = true;
-  try {
-    bound = await bindSocket('udp6', '::', 0);
-  } catch {
-    dualStack = false;
-    try {
-      bound = await bindSocket('udp4', '0.0.0.0', 0);
-    } catch (error) {
-      throw new TransportError(`cannot bind a local UDP socket for QUIC: ${errorText(error)}`, 'GATECTL_TRANSPORT', {
-        cause: error,
-      });
-    }
-  }
-  try {
-    return new QuicDialerImpl(bound.socket, bound.recvBufferBytes, dualStack, opts);
-  } catch (error) {
-    bound.socket.close();
-    throw error;
-  }
+  return new QuicDialerImpl(opts);
 }

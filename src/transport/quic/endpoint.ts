@@ -114,24 +114,32 @@ function fastLookup(
 }
 
 /**
- * Creates and binds a UDP socket with a 4 MiB receive and send buffer. Returns the socket and the
- * effective receive buffer size.
+ * Creates and binds a UDP socket with a 4 MiB receive and send buffer, connected to `connectTo` when
+ * given. Returns the socket and the effective receive buffer size.
  *
  * @throws the bind error (the caller words it).
  */
-export async function bindSocket(type: 'udp4' | 'udp6', host: string, port: number): Promise<{ socket: dgram.Socket; recvBufferBytes: number }> {
+export async function bindSocket(
+  type: 'udp4' | 'udp6',
+  host: string,
+  port: number,
+  connectTo?: { host: string; port: number },
+): Promise<{ socket: dgram.Socket; recvBufferBytes: number }> {
   const socket = dgram.createSocket({ type, lookup: fastLookup as never, ipv6Only: false });
-  await new Promise<void>((resolve, reject) => {
-    const onError = (error: Error): void => {
-      socket.close();
-      reject(error);
-    };
-    socket.once('error', onError);
-    socket.bind({ address: host, port, exclusive: true }, () => {
-      socket.off('error', onError);
-      resolve();
+  const step = (start: (done: () => void) => void): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const onError = (error: Error): void => {
+        socket.close();
+        reject(error);
+      };
+      socket.once('error', onError);
+      start(() => {
+        socket.off('error', onError);
+        resolve();
+      });
     });
-  });
+  await step((done) => socket.bind({ address: host, port, exclusive: true }, done));
+  if (connectTo !== undefined) await step((done) => socket.connect(connectTo.port, connectTo.host, done));
   let recvBufferBytes = 0;
   try {
     socket.setRecvBufferSize(UDP_RECV_BUFFER_BYTES);
@@ -155,6 +163,7 @@ export abstract class QuicEndpoint implements ConnectionOwner {
   readonly keepAliveMs: number;
   readonly scratch: Buffer = Buffer.allocUnsafe(64 * 1024);
   protected readonly socket: dgram.Socket;
+  private readonly connected: boolean;
   protected readonly counters: QuicEndpointStats = emptyStats();
   /** Connection table: slot → connection. */
   protected readonly bySlot = new Map<number, QuicConnection>();
@@ -173,8 +182,14 @@ export abstract class QuicEndpoint implements ConnectionOwner {
   private openLoss: [number, number] = [0, 0];
   private openLossAt = -Infinity;
 
-  constructor(socket: dgram.Socket, recvBufferBytes: number, idleTimeoutMs: number) {
+  /**
+   * @param connected the socket is connected to its only peer (a dialer's endpoint): datagrams are
+   *   sent without an address, which saves the address conversion of every send (about 20% of a
+   *   send's CPU on loopback)
+   */
+  constructor(socket: dgram.Socket, recvBufferBytes: number, idleTimeoutMs: number, connected = false) {
     this.socket = socket;
+    this.connected = connected;
     const address = socket.address();
     this.local = { host: address.address, port: address.port };
     this.idleTimeoutMs = idleTimeoutMs;
@@ -340,7 +355,8 @@ export abstract class QuicEndpoint implements ConnectionOwner {
 
   private sendDatagram(len: number, host: string, port: number): void {
     if (this.socketClosed) return;
-    this.socket.send(this.slab, this.slabOffset, len, port, host);
+    if (this.connected) this.socket.send(this.slab, this.slabOffset, len);
+    else this.socket.send(this.slab, this.slabOffset, len, port, host);
     this.slabOffset += len;
     this.counters.packets_out++;
     this.counters.bytes_out += len;
