@@ -18,6 +18,8 @@ protobuf.configure();
 export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024;
 
 const root = protobuf.loadSync(fileURLToPath(new URL('../../../proto/gateway.proto', import.meta.url)));
+/** The protobufjs root of `proto/gateway.proto` (Long disabled: uint64 decodes to a JS number). */
+export const protoRoot: protobuf.Root = root;
 
 /** A protobufjs message type with typed encode/decode. */
 export interface MessageType<T> {
@@ -54,6 +56,17 @@ export const UpstreamRequestType = messageType<UpstreamRequest>('gatesvr.v1.Upst
 export const UpstreamResponseType = messageType<UpstreamResponse>('gatesvr.v1.UpstreamResponse');
 
 /**
+ * What FrameDecoder needs of a message type: `decode` of one body, and optionally `decodeRange`,
+ * which decodes `buf[start, end)` in place (no subarray per frame).
+ */
+export interface FrameBodyType<T> {
+  /** Decodes a body (no length prefix). Throws FrameError('decode'). */
+  decode(body: Uint8Array): T;
+  /** Decodes the body `buf[start, end)`. Throws FrameError('decode'). */
+  decodeRange?(buf: Uint8Array, start: number, end: number): T;
+}
+
+/**
  * Incremental decoder for a byte stream of varint-delimited frames. Feed it chunks as they arrive;
  * it calls `onFrame` once per complete message, in order. After a FrameError the decoder is
  * poisoned: the connection must be closed (DESIGN §3).
@@ -74,12 +87,12 @@ export class FrameDecoder<T> {
   private failed = false;
 
   /**
-   * @param type message type of every frame on this stream
+   * @param type message type of every frame on this stream (a MessageType, or a FrameBodyType such as ServerPushHeadType)
    * @param onFrame called with each decoded message
    * @param maxFrameBytes largest accepted body, in bytes (default 1 MiB)
    */
   constructor(
-    private readonly type: MessageType<T>,
+    private readonly type: FrameBodyType<T>,
     private readonly onFrame: (msg: T) => void,
     private readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES,
   ) {}
@@ -131,7 +144,8 @@ export class FrameDecoder<T> {
       }
       let msg: T;
       try {
-        msg = this.type.decode(buf.subarray(p, p + len));
+        const type = this.type;
+        msg = type.decodeRange !== undefined ? type.decodeRange(buf, p, p + len) : type.decode(buf.subarray(p, p + len));
       } catch (err) {
         return this.fail(err as FrameError);
       }
