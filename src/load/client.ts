@@ -1,11 +1,24 @@
 /**
  * One load client: a session on its own connection. It says Hello, sends business requests on a
- * fixed schedule, acknowledges what it receives (one cumulative ClientAck 20 ms after new pushes) and
- * checks every push against DESIGN §3: contiguous server_seq (gaps, reorders, duplicates) and, per
- * request, before-notifies → response → after-notifies.
+ * fixed schedule, acknowledges what it receives (a cumulative ClientAck piggybacked on the next
+ * request write, or on its own after ACK_DELAY_MS without one) and checks every push against
+ * DESIGN §3: contiguous server_seq (gaps, reorders, duplicates) and, per request,
+ * before-notifies → response → after-notifies.
+ *
+ * Per-response cost (the load engine must not be the bound of a fast transport; docs/bench.md
+ * "Load engine per-response cost"):
+ * - one `performance.now()` per received chunk: every push of a chunk arrived at the same time, and
+ *   requests the chunk's answers trigger are sent at that time;
+ * - pushes are decoded to a ServerPushHead (server_seq, body, id, code) without message objects;
+ * - outstanding requests live in a ring of typed arrays keyed by seq_id (no Map, no object per request);
+ * - requests sent while a chunk is processed are written together once it is done, in one buffer
+ *   with the cumulative ack in front: one transport write per chunk instead of one per request.
  */
 import { performance } from 'node:perf_hooks';
-import { ClientMessageType, FrameDecoder, NotifyPlacement, ServerPushType, type ServerPush } from '../protocol/index.js';
+import {
+  ClientMessageType, FrameDecoder, NotifyPlacement, PushBody, ServerPushHeadType,
+  ackFrameBytes, businessFrameBytes, writeAckFrame, writeBusinessFrame, type ServerPushHead,
+} from '../protocol/index.js';
 import type { Connection } from '../transport/types.js';
 import type { ViolationCounts } from '../metrics/result.js';
 import type { ClientMetrics } from './metrics.js';
@@ -20,39 +33,200 @@ const MISSING_WINDOW = 4096; // missing server_seqs remembered to tell a late ar
  */
 export const ACK_DELAY_MS = 1000;
 
-/** A request awaiting its response. */
-interface Pending {
+/**
+ * msg_id of a business request = its seq_id + MSG_ID_OFFSET: msg_id 1 is the Hello (seq_id 0), then
+ * msg_ids and seq_ids both count up by one per request, so one table keyed by seq_id answers both
+ * "which request does this response (msg_id) answer" and "which request is this notify's grid".
+ */
+const MSG_ID_OFFSET = 1;
+
+/** Initial slots of a client's pending ring (a power of two; it doubles while more than half are in use). */
+const RING_INITIAL_SLOTS = 16;
+/** Largest pending ring, slots (24 bytes each); requests beyond it that collide wait in the overflow map. */
+const RING_MAX_SLOTS = 1 << 16;
+
+/** A request moved out of the ring (rare: it stayed outstanding while the ring came around). */
+interface OverflowEntry {
   /** intended send time, performance.now() ms */
   scheduledAt: number;
   /** actual send time, performance.now() ms */
   sentAt: number;
-  seqId: number;
+}
+
+/**
+ * Requests awaiting their answer, keyed by seq_id (≥ 1). Slot `seqId & mask` of three typed arrays
+ * holds seq_id, intended and actual send time (performance.now() ms); seq_id 0 marks a free slot.
+ * seq_ids are handed out in order and answers usually come back in about that order, so a ring of
+ * about twice the requests in flight rarely collides. On a collision the ring doubles while more
+ * than half of it is in use (up to RING_MAX_SLOTS); otherwise the older request, the one in the
+ * slot, moves to an overflow Map. Nothing is ever dropped: `size` counts both.
+ */
+export class PendingRequests {
+  private seq = new Float64Array(RING_INITIAL_SLOTS);
+  private scheduled = new Float64Array(RING_INITIAL_SLOTS);
+  private sent = new Float64Array(RING_INITIAL_SLOTS);
+  private mask = RING_INITIAL_SLOTS - 1;
+  private inRing = 0;
+  private overflow: Map<number, OverflowEntry> | null = null;
+  /** intended send time (performance.now() ms) of the request the last successful `take` removed */
+  takenScheduledAt = 0;
+  /** actual send time (performance.now() ms) of that request */
+  takenSentAt = 0;
+
+  /** Requests outstanding. */
+  get size(): number {
+    return this.inRing + (this.overflow === null ? 0 : this.overflow.size);
+  }
+
+  /** Slots of the ring (tests). */
+  get slots(): number {
+    return this.mask + 1;
+  }
+
+  /** Adds request `seqId` (≥ 1, above every seq_id added before) sent at `sentAt`, intended at `scheduledAt` (ms). */
+  add(seqId: number, scheduledAt: number, sentAt: number): void {
+    let i = seqId & this.mask;
+    if (this.seq[i] !== 0) {
+      if (this.inRing * 2 >= this.mask + 1 && this.mask + 1 < RING_MAX_SLOTS) {
+        this.grow();
+        i = seqId & this.mask;
+      }
+      if (this.seq[i] !== 0) this.evict(i);
+    }
+    this.seq[i] = seqId;
+    this.scheduled[i] = scheduledAt;
+    this.sent[i] = sentAt;
+    this.inRing++;
+  }
+
+  /**
+   * Removes request `seqId` if it is outstanding; its times are then in `takenScheduledAt` and
+   * `takenSentAt`. Returns false for a request that is not outstanding (unknown or answered).
+   */
+  take(seqId: number): boolean {
+    if (seqId < 1) return false;
+    const i = seqId & this.mask;
+    if (this.seq[i] === seqId) {
+      this.seq[i] = 0;
+      this.inRing--;
+      this.takenScheduledAt = this.scheduled[i]!;
+      this.takenSentAt = this.sent[i]!;
+      return true;
+    }
+    const o = this.overflow?.get(seqId);
+    if (o === undefined) return false;
+    this.overflow!.delete(seqId);
+    this.takenScheduledAt = o.scheduledAt;
+    this.takenSentAt = o.sentAt;
+    return true;
+  }
+
+  /** True when request `seqId` is outstanding. */
+  has(seqId: number): boolean {
+    if (seqId < 1) return false;
+    return this.seq[seqId & this.mask] === seqId || (this.overflow?.has(seqId) ?? false);
+  }
+
+  private evict(i: number): void {
+    (this.overflow ??= new Map()).set(this.seq[i]!, { scheduledAt: this.scheduled[i]!, sentAt: this.sent[i]! });
+    this.seq[i] = 0;
+    this.inRing--;
+  }
+
+  private grow(): void {
+    const { seq, scheduled, sent } = this;
+    const slots = (this.mask + 1) * 2;
+    this.seq = new Float64Array(slots);
+    this.scheduled = new Float64Array(slots);
+    this.sent = new Float64Array(slots);
+    this.mask = slots - 1;
+    this.inRing = 0;
+    // oldest first, so a collision in the new ring evicts the older request as `add` does
+    const order: number[] = [];
+    for (let i = 0; i < seq.length; i++) if (seq[i] !== 0) order.push(i);
+    order.sort((a, b) => seq[a]! - seq[b]!);
+    for (const i of order) this.add(seq[i]!, scheduled[i]!, sent[i]!);
+  }
+}
+
+/**
+ * A FIFO of numbers (the open model's backlog of intended send times, ms): a growable ring, so
+ * `shift` is O(1) (Array#shift moves every element).
+ */
+export class NumberQueue {
+  private items = new Float64Array(8);
+  private head = 0;
+  /** Numbers queued. */
+  length = 0;
+
+  /** Appends `v`. */
+  push(v: number): void {
+    if (this.length === this.items.length) {
+      const next = new Float64Array(this.items.length * 2);
+      for (let i = 0; i < this.length; i++) next[i] = this.items[(this.head + i) % this.items.length]!;
+      this.items = next;
+      this.head = 0;
+    }
+    this.items[(this.head + this.length) % this.items.length] = v;
+    this.length++;
+  }
+
+  /** Removes and returns the oldest number; undefined when empty. */
+  shift(): number | undefined {
+    if (this.length === 0) return undefined;
+    const v = this.items[this.head]!;
+    this.head = (this.head + 1) % this.items.length;
+    this.length--;
+    return v;
+  }
+
+  /** Empties the queue. */
+  clear(): void {
+    this.head = 0;
+    this.length = 0;
+  }
 }
 
 /** Per-client bookkeeping; shared counters live in ClientMetrics. */
 export class LoadClient {
-  private nextMsgId = 1;
   private nextSeqId = 1;
-  private readonly pending = new Map<number, Pending>();
-  /** grid (seq_id) -> 0 awaiting response, 1 answered */
-  private readonly grids = new Map<number, 0 | 1>();
-  private readonly answeredRing: number[] = [];
+  private readonly pending = new PendingRequests();
+  /** seq_ids of the last GRID_WINDOW answered requests (a ring; 0 = empty), for the notify-order check */
+  private readonly answeredRing = new Float64Array(GRID_WINDOW);
+  private answeredNext = 0;
   private expectedSeq = 1;
   private readonly missing = new Set<number>();
   private lastAcked = 0;
   private ackTimer: NodeJS.Timeout | null = null;
   private helloResolve: ((code: number) => void) | null = null;
-  private readonly decoder: FrameDecoder<ServerPush>;
+  private readonly decoder: FrameDecoder<ServerPushHead>;
+  /** performance.now() (ms) at which the chunk being processed arrived */
+  private chunkAt = 0;
+  /**
+   * true while a received chunk is processed, or between `hold()` and `release()`: requests wait
+   * in the out queue and leave together at the end
+   */
+  private holding = false;
+  /** requests registered but not written yet: seq_ids, pre-encoded action fields, payload sizes */
+  private readonly outSeq: number[] = [];
+  private readonly outAction: Uint8Array[] = [];
+  private readonly outPayload: number[] = [];
+  private outCount = 0;
+  /** performance.now() (ms) of the last request in the out queue */
+  private outAt = 0;
   closed = false;
   /** performance.now() (ms) of the last frame this client wrote (heartbeats are sent after silence) */
   lastWriteAt = performance.now();
   /** open model: intended send times (performance.now() ms) of arrivals waiting for a free in-flight slot */
-  readonly backlog: number[] = [];
-  /** Called after each answer (response or ErrorResponse) to a business request: the next send (closed model, open-model backlog). */
-  onAnswer: ((c: LoadClient) => void) | null = null;
+  readonly backlog = new NumberQueue();
+  /**
+   * Called after each answer (response or ErrorResponse) to a business request, with the time the
+   * answer arrived (performance.now() ms): the next send (closed model, open-model backlog).
+   */
+  onAnswer: ((c: LoadClient, now: number) => void) | null = null;
 
   constructor(readonly id: number, readonly conn: Connection, private readonly m: ClientMetrics) {
-    this.decoder = new FrameDecoder(ServerPushType, (p) => this.onPush(p));
+    this.decoder = new FrameDecoder(new ServerPushHeadType(), (h) => this.onPush(h));
     conn.setHandlers({
       data: (chunk) => this.onData(chunk),
       close: () => {
@@ -73,36 +247,48 @@ export class LoadClient {
   hello(userId: string): Promise<number> {
     return new Promise((resolve) => {
       this.helloResolve = resolve;
-      const frame = ClientMessageType.encodeDelimited({ msgId: this.nextMsgId++, seqId: 0, hello: { userId, token: 't', clientVersion: 'gatectl/0.1' } });
+      const frame = ClientMessageType.encodeDelimited({ msgId: MSG_ID_OFFSET, seqId: 0, hello: { userId, token: 't', clientVersion: 'gatectl/0.1' } });
       this.conn.write(frame).catch(() => resolve(0));
     });
   }
 
   /**
-   * Sends one business request with `action` and `payload` whose intended send time was
-   * `scheduledAt` and actual send time is `now` (both performance.now() ms).
+   * Sends one business request whose intended send time was `scheduledAt` and actual send time is
+   * `now` (both performance.now() ms): BusinessRequest { action: `actionField` (pre-encoded by
+   * `encodeActionField`), payload: `payloadBytes` zero bytes }. Counted and timed now; written at
+   * once, or, while a received chunk is being processed or writes are held (`hold`), together with
+   * the other requests of that chunk or hold when it ends (same event-loop turn).
    */
-  send(scheduledAt: number, now: number, action: string, payload: Uint8Array): void {
+  send(scheduledAt: number, now: number, actionField: Uint8Array, payloadBytes: number): void {
     if (this.closed) return;
-    const msgId = this.nextMsgId++;
     const seqId = this.nextSeqId++;
-    this.pending.set(msgId, { scheduledAt, sentAt: now, seqId });
-    this.grids.set(seqId, 0);
+    this.pending.add(seqId, scheduledAt, now);
     this.m.requestSent(now - scheduledAt, scheduledAt);
-    this.lastWriteAt = now;
-    const request = ClientMessageType.encodeDelimited({ msgId, seqId, business: { action, payload } });
-    const contiguous = this.expectedSeq - 1;
-    let frame = request;
-    if (contiguous > this.lastAcked) {
-      // piggyback the pending cumulative ack on this write instead of a write of its own
-      this.lastAcked = contiguous;
-      if (this.ackTimer !== null) {
-        clearTimeout(this.ackTimer);
-        this.ackTimer = null;
-      }
-      frame = Buffer.concat([ClientMessageType.encodeDelimited({ ack: { ackedServerSeq: contiguous } }), request]);
-    }
-    this.conn.write(frame).catch(() => this.m.transportError('write_failed'));
+    const k = this.outCount++;
+    this.outSeq[k] = seqId;
+    this.outAction[k] = actionField;
+    this.outPayload[k] = payloadBytes;
+    this.outAt = now;
+    if (!this.holding) this.flush();
+  }
+
+  /** True between `hold()` and `release()`. */
+  get held(): boolean {
+    return this.holding;
+  }
+
+  /**
+   * Holds writes: requests sent until `release()` leave in one write (the open model's arrivals
+   * dealt to this client in one timer turn). Call `release()` in the same event-loop turn.
+   */
+  hold(): void {
+    this.holding = true;
+  }
+
+  /** Ends `hold()`: writes what was sent meanwhile. */
+  release(): void {
+    this.holding = false;
+    this.flush();
   }
 
   /** Sends a Heartbeat (keeps the session inside the gateway's idle timeout). */
@@ -110,7 +296,7 @@ export class LoadClient {
     if (this.closed) return;
     this.lastWriteAt = now;
     this.m.heartbeats++;
-    this.conn.write(ClientMessageType.encodeDelimited({ heartbeat: { clientTimeMs: Date.now() } })).catch(() => this.m.transportError('write_failed'));
+    this.conn.write(ClientMessageType.encodeDelimited({ heartbeat: { clientTimeMs: Date.now() } })).catch(this.onWriteError);
   }
 
   /** Closes the connection; a close we start is not counted as a transport error. */
@@ -120,10 +306,56 @@ export class LoadClient {
     return this.conn.close(0, 'load done', timeoutMs);
   }
 
+  private readonly onWriteError = (): void => {
+    this.m.transportError('write_failed');
+  };
+
+  /**
+   * Writes the queued requests in one buffer, the pending cumulative ack first (piggybacked: no
+   * write of its own).
+   */
+  private flush(): void {
+    const n = this.outCount;
+    if (n === 0) return;
+    const contiguous = this.expectedSeq - 1;
+    const ack = contiguous > this.lastAcked;
+    let bytes = ack ? ackFrameBytes(contiguous) : 0;
+    for (let k = 0; k < n; k++) {
+      const seqId = this.outSeq[k]!;
+      bytes += businessFrameBytes(seqId + MSG_ID_OFFSET, seqId, this.outAction[k]!, this.outPayload[k]!);
+    }
+    const buf = Buffer.allocUnsafe(bytes);
+    let pos = 0;
+    if (ack) {
+      this.lastAcked = contiguous;
+      if (this.ackTimer !== null) {
+        clearTimeout(this.ackTimer);
+        this.ackTimer = null;
+      }
+      pos = writeAckFrame(buf, pos, contiguous);
+    }
+    for (let k = 0; k < n; k++) {
+      const seqId = this.outSeq[k]!;
+      pos = writeBusinessFrame(buf, pos, seqId + MSG_ID_OFFSET, seqId, this.outAction[k]!, this.outPayload[k]!);
+    }
+    this.outCount = 0;
+    this.lastWriteAt = this.outAt;
+    this.conn.write(buf).catch(this.onWriteError);
+  }
+
   private onData(chunk: Uint8Array): void {
+    this.chunkAt = performance.now();
+    this.holding = true;
+    let bad = false;
     try {
       this.decoder.push(chunk);
     } catch {
+      bad = true;
+    }
+    this.holding = false;
+    // what the chunk's answers triggered leaves even when a later frame of it was bad (as it would have one by one)
+    this.flush();
+    if (bad) {
       this.m.transportError('bad_frame');
       this.closed = true;
       void this.conn.close(0x11, 'bad frame from server');
@@ -141,7 +373,9 @@ export class LoadClient {
     if (contiguous > this.lastAcked && !this.closed) {
       this.lastAcked = contiguous;
       this.lastWriteAt = performance.now();
-      this.conn.write(ClientMessageType.encodeDelimited({ ack: { ackedServerSeq: contiguous } })).catch(() => this.m.transportError('write_failed'));
+      const buf = Buffer.allocUnsafe(ackFrameBytes(contiguous));
+      writeAckFrame(buf, 0, contiguous);
+      this.conn.write(buf).catch(this.onWriteError);
     }
   };
 
@@ -160,54 +394,54 @@ export class LoadClient {
     else v.duplicates++;
   }
 
-  private onPush(p: ServerPush): void {
-    const now = performance.now();
+  /** One decoded push (`h` is reused by the decoder: read it here, do not keep it). */
+  private onPush(h: ServerPushHead): void {
+    const now = this.chunkAt;
     const m = this.m;
-    if ((p.serverSeq ?? 0) === 0) {
+    if (h.serverSeq === 0) {
       // out-of-band fatal error (e.g. the server's send queue for this session is full)
-      m.errorResponse(p.error?.code ?? 0);
+      m.errorResponse(h.body === PushBody.ERROR ? h.code : 0);
       return;
     }
-    this.checkSeq(p.serverSeq ?? 0, m.violations);
-    switch (p.body) {
-      case 'business': {
-        const pend = this.pending.get(p.business!.msgId ?? 0);
-        if (pend === undefined) return;
-        this.pending.delete(p.business!.msgId ?? 0);
-        this.answered(pend.seqId);
-        m.response(now - pend.scheduledAt, now - pend.sentAt, pend.scheduledAt);
-        this.onAnswer?.(this);
+    this.checkSeq(h.serverSeq, m.violations);
+    switch (h.body) {
+      case PushBody.BUSINESS: {
+        const pending = this.pending;
+        if (!pending.take(h.id - MSG_ID_OFFSET)) return;
+        this.answered(h.id - MSG_ID_OFFSET);
+        m.response(now - pending.takenScheduledAt, now - pending.takenSentAt, pending.takenScheduledAt);
+        this.onAnswer?.(this, now);
         return;
       }
-      case 'error': {
-        const code = p.error!.code ?? 0;
+      case PushBody.ERROR: {
+        const code = h.code;
         m.errorResponse(code);
-        const pend = this.pending.get(p.error!.msgId ?? 0);
-        if (pend !== undefined) {
-          this.pending.delete(p.error!.msgId ?? 0);
-          this.answered(pend.seqId);
-          this.onAnswer?.(this);
+        if (this.pending.take(h.id - MSG_ID_OFFSET)) {
+          this.answered(h.id - MSG_ID_OFFSET);
+          this.onAnswer?.(this, now);
         } else if (this.helloResolve !== null) {
           this.helloResolve(code);
           this.helloResolve = null;
         }
         return;
       }
-      case 'notify': {
-        const n = p.notify!;
-        if (n.placement === NotifyPlacement.UNBOUND || (n.grid ?? 0) === 0) {
+      case PushBody.NOTIFY: {
+        const grid = h.id;
+        const placement = h.code;
+        if (placement === NotifyPlacement.UNBOUND || grid === 0) {
           m.unboundNotifies++;
           return;
         }
         m.notifies++;
-        const state = this.grids.get(n.grid ?? 0);
-        if (state === undefined) return; // answered long ago
-        if (n.placement === NotifyPlacement.BEFORE_RESPONSE && state === 1) m.violations.notify_order_violations++;
-        if (n.placement === NotifyPlacement.AFTER_RESPONSE && state === 0) m.violations.notify_order_violations++;
+        // awaiting its response, answered recently, or answered long ago (not checked)
+        const awaiting = this.pending.has(grid);
+        if (!awaiting && !this.answeredRecently(grid)) return;
+        if (placement === NotifyPlacement.BEFORE_RESPONSE && !awaiting) m.violations.notify_order_violations++;
+        if (placement === NotifyPlacement.AFTER_RESPONSE && awaiting) m.violations.notify_order_violations++;
         return;
       }
-      case 'hello': {
-        this.helloResolve?.(p.hello!.code ?? 0);
+      case PushBody.HELLO: {
+        this.helloResolve?.(h.code);
         this.helloResolve = null;
         return;
       }
@@ -216,9 +450,16 @@ export class LoadClient {
     }
   }
 
+  /** Request `seqId` was answered: remembered among the last GRID_WINDOW answers. */
   private answered(seqId: number): void {
-    this.grids.set(seqId, 1);
-    this.answeredRing.push(seqId);
-    if (this.answeredRing.length > GRID_WINDOW) this.grids.delete(this.answeredRing.shift()!);
+    this.answeredRing[this.answeredNext] = seqId;
+    this.answeredNext = (this.answeredNext + 1) % GRID_WINDOW;
+  }
+
+  /** True when request `seqId` is among the last GRID_WINDOW answered. */
+  private answeredRecently(seqId: number): boolean {
+    const ring = this.answeredRing;
+    for (let i = 0; i < GRID_WINDOW; i++) if (ring[i] === seqId) return true;
+    return false;
   }
 }

@@ -10,6 +10,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { getTransport } from '../transport/index.js';
 import type { Dialer, TransportName, TransportStats } from '../transport/types.js';
 import { encodeHistogram } from '../metrics/histogram.js';
+import { encodeActionField } from '../protocol/index.js';
 import type { ViolationCounts } from '../metrics/result.js';
 import { ClientMetrics } from './metrics.js';
 import { LoadClient } from './client.js';
@@ -117,26 +118,30 @@ export class Slice {
   private phase: SliceTick['phase'] = 'connecting';
   private readonly eld = monitorEventLoopDelay({ resolution: 10 });
   private peakRss = process.memoryUsage.rss();
-  /** one zero-filled buffer as large as the largest payload; requests send views of it */
-  private readonly payload: Uint8Array;
   private readonly picker: ReturnType<typeof mixPicker>;
+  /** BusinessRequest `action` field of each mix entry (same index as spec.mix), encoded once */
+  private readonly actionFields: Uint8Array[];
   private picks = 0;
 
   /** @param onTick called once per second with this slice's figures (progress display) */
   constructor(readonly spec: SliceSpec, private readonly onTick?: (t: SliceTick) => void) {
     this.picker = mixPicker(spec.mix);
-    this.payload = new Uint8Array(Math.max(0, ...spec.mix.map((e) => e.payloadBytes.max)));
+    this.actionFields = spec.mix.map((e) => encodeActionField(e.action));
   }
 
   /**
    * Sends the next request of the mix on `c`. Entries and payload sizes follow low-discrepancy
    * sequences (k·φ and k·√2 mod 1), so the mix is exact and repeatable without a random generator.
+   * The payload is that many zero bytes. `intended` and `now` are performance.now() ms.
    */
   private sendNext(c: LoadClient, intended: number, now: number): void {
     const k = ++this.picks;
     const entry = this.picker.pick((k * 0.6180339887498949) % 1);
     const n = this.picker.payloadBytes(entry, (k * 0.41421356237309515) % 1);
-    c.send(intended, now, entry.action, this.payload.subarray(0, n));
+    const mix = this.spec.mix;
+    let i = 0;
+    while (mix[i] !== entry) i++;
+    c.send(intended, now, this.actionFields[i]!, n);
   }
 
   /** Connects and says Hello for every client of the slice (paced by the dialer); resolves with the number connected. */
@@ -189,10 +194,7 @@ export class Slice {
     const start = performance.now() + (steadyStartEpochMs - Date.now());
     await new Promise((r) => setTimeout(r, Math.max(0, start - performance.now())));
     this.eld.enable();
-    m.e2e.reset();
-    m.e2eUncorrected.reset();
-    m.scheduleLag.reset();
-    m.e2eInterval.reset();
+    m.resetLatency();
     m.beginStages(start, s.schedule.segments.map((g) => g.endMs));
     this.phase = 'steady';
     const series: SliceSecond[] = [];
@@ -201,7 +203,7 @@ export class Slice {
     const secondTimer = setInterval(() => {
       const now = performance.now();
       second++;
-      const e2e = encodeHistogram(m.e2eInterval);
+      const e2e = m.takeIntervalE2e(encodeHistogram);
       if (this.phase === 'steady') {
         series.push({ t_s: second, connected: this.liveClients(), requests: m.requestsSent - last.requests, responses: m.responses - last.responses, errors: m.errors - last.errors, e2e });
       }
@@ -237,10 +239,10 @@ export class Slice {
         transportErrors: m.transportErrors,
         violations: { ...m.violations },
         histograms: {
-          e2e: encodeHistogram(m.e2e), e2e_uncorrected: encodeHistogram(m.e2eUncorrected),
+          e2e: encodeHistogram(m.e2eTotal()), e2e_uncorrected: encodeHistogram(m.e2eUncorrected),
           connect: encodeHistogram(m.connect), schedule_lag: encodeHistogram(m.scheduleLag),
         },
-        stages: m.stageSent.map((sent, i) => ({ sent, e2e: encodeHistogram(m.stageE2e[i]!) })),
+        stages: m.stageSent.map((sent, i) => ({ sent, e2e: encodeHistogram(m.stageE2e(i)) })),
         steadyMs,
         series,
         eldP99Ms: this.eld.percentile(99) / 1e6,
@@ -268,38 +270,56 @@ export class Slice {
    * lag and part of the corrected latency but not of the uncorrected one (wrk2). Arrivals still in a
    * backlog when the schedule ends, beyond MAX_BACKLOG, or dealt to a closed client are
    * dropped_iterations (k6). One timer for the slice; when the event loop is late, every overdue
-   * arrival is dealt at once.
+   * arrival is dealt at once. The arrivals one client gets in one timer turn leave in one write
+   * (`hold`/`release`; QUIC sends once per turn anyway), each timed at that turn's start.
    */
   private runOpen(start: number): Promise<void> {
     const s = this.spec;
     const clients = this.clients;
     const m = this.m;
     let open = true;
-    const drainBacklog = (c: LoadClient): void => {
+    const drainBacklog = (c: LoadClient, now: number): void => {
       while (open && c.backlog.length > 0 && c.outstanding < s.maxInFlight && !c.closed) {
-        this.sendNext(c, c.backlog.shift()!, performance.now());
+        this.sendNext(c, c.backlog.shift()!, now);
       }
     };
     for (const c of clients) c.onAnswer = drainBacklog;
     let k = 0;
+    /** clients holding writes in this turn */
+    const held: LoadClient[] = [];
     return new Promise<void>((resolve) => {
-      const loop = (): void => {
-        const now = performance.now();
+      const deal = (now: number): boolean => {
         for (;;) {
           const t = arrivalTimeMs(s.schedule, s.arrivalOffset + s.arrivalStride * k);
-          if (t === null || clients.length === 0) return resolve();
+          if (t === null || clients.length === 0) return false;
           const due = start + t;
           if (due > now) {
             setTimeout(loop, due - now);
-            return;
+            return true;
           }
           const active = activeCount(clients, clientsAt(s.schedule, t));
           const c = clients[k % active]!;
           k++;
           if (c.closed || c.backlog.length >= MAX_BACKLOG) m.droppedIterations++;
           else if (c.outstanding >= s.maxInFlight || c.backlog.length > 0) c.backlog.push(due);
-          else this.sendNext(c, due, now);
+          else {
+            if (!c.held) {
+              c.hold();
+              held.push(c);
+            }
+            this.sendNext(c, due, now);
+          }
         }
+      };
+      const loop = (): void => {
+        let more: boolean;
+        try {
+          more = deal(performance.now());
+        } finally {
+          for (const c of held) c.release();
+          held.length = 0;
+        }
+        if (!more) resolve();
       };
       loop();
     }).then(() => {
@@ -307,7 +327,7 @@ export class Slice {
       open = false;
       for (const c of clients) {
         m.droppedIterations += c.backlog.length;
-        c.backlog.length = 0;
+        c.backlog.clear();
         c.onAnswer = null;
       }
     });
@@ -319,19 +339,21 @@ export class Slice {
     // k6 ramping-vus: a client takes part while its global id is below clientsAt(t); one that
     // drops out finishes what it has in flight and sends nothing more
     let limit = clientsAt(s.schedule, 0);
-    const send = (c: LoadClient): void => {
-      const now = performance.now();
+    /** sends c's next request at `now` (performance.now() ms; the time the answer that frees the slot arrived) */
+    const send = (c: LoadClient, now: number): void => {
       if (now >= end || c.closed || c.id >= limit) return;
       this.sendNext(c, now, now);
     };
+    const sendAfterThink = (c: LoadClient): void => send(c, performance.now());
     const active = new Set<LoadClient>();
     const activate = (): void => {
       limit = clientsAt(s.schedule, performance.now() - start);
       for (const c of this.clients) {
         if (c.id < limit && !active.has(c)) {
           active.add(c);
-          c.onAnswer = s.thinkTimeMs > 0 ? (cl) => setTimeout(send, s.thinkTimeMs, cl) : send;
-          for (let j = 0; j < s.concurrency; j++) send(c);
+          c.onAnswer = s.thinkTimeMs > 0 ? (cl) => setTimeout(sendAfterThink, s.thinkTimeMs, cl) : send;
+          const now = performance.now();
+          for (let j = 0; j < s.concurrency; j++) send(c, now);
         } else if (c.id >= limit) {
           active.delete(c);
         }
@@ -352,11 +374,11 @@ export class Slice {
     return n;
   }
 
+  /** Reports progress; `e2e` is the second's encoded e2e histogram when the caller already took it. */
   private tick(e2e?: string): void {
     this.peakRss = Math.max(this.peakRss, process.memoryUsage.rss());
     const m = this.m;
-    const encoded = e2e ?? encodeHistogram(m.e2eInterval);
-    m.e2eInterval.reset();
+    const encoded = e2e ?? m.takeIntervalE2e(encodeHistogram);
     this.onTick?.({ phase: this.phase, connected: this.phase === 'connecting' ? this.clients.length : this.liveClients(), requests: m.requestsSent, responses: m.responses, errors: m.errors, e2e: encoded });
   }
 }

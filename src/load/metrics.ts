@@ -1,19 +1,27 @@
 /**
  * Counters and histograms shared by all load clients of one run (one set per generator process).
  * Histograms come from the metrics factory and record µs.
+ *
+ * Each response's latency is recorded twice (corrected and uncorrected), each value into exactly
+ * one histogram; the other views are exact merges (adding counts), never a second record:
+ * - corrected e2e goes into the histogram of the current second; at each second (`takeIntervalE2e`)
+ *   that histogram is added to the run's total, so the total (`e2eTotal`) is the sum of the seconds;
+ * - with one schedule stage (every run without a scenario's stages), that stage's e2e is the total
+ *   itself; with several, each response is recorded in its stage's histogram (by intended send time).
  */
-import { createHistogram, recordUs, type Histogram } from '../metrics/histogram.js';
+import { createHistogram, mergeHistograms, recordUs, type Histogram } from '../metrics/histogram.js';
 import type { ViolationCounts } from '../metrics/result.js';
 
 /** Mutable run-wide client metrics. */
 export class ClientMetrics {
-  /** intended send time → response, µs (coordinated-omission corrected) */
-  readonly e2e: Histogram = createHistogram();
+  /** intended send time → response, µs, of the responses since the last `takeIntervalE2e` (the current second) */
+  private readonly e2eInterval: Histogram = createHistogram();
+  /** intended send time → response, µs, of the responses before the last `takeIntervalE2e` */
+  private readonly e2eBefore: Histogram = createHistogram();
   /** actual send time → response, µs (what a closed-loop tool would report) */
   readonly e2eUncorrected: Histogram = createHistogram();
-  /** e2e of the current second, reset each tick (for the time series and progress line) */
-  readonly e2eInterval: Histogram = createHistogram();
   readonly connect: Histogram = createHistogram();
+  /** actual − intended send time, µs */
   readonly scheduleLag: Histogram = createHistogram();
   readonly violations: ViolationCounts = { reorders: 0, gaps: 0, duplicates: 0, notify_order_violations: 0 };
   readonly errorsByCode: Record<string, number> = {};
@@ -29,11 +37,20 @@ export class ClientMetrics {
   droppedIterations = 0;
   errors = 0;
 
-  /** Per schedule stage (scenario stages): requests sent and corrected e2e (µs), by intended send time. */
+  /** Per schedule stage (scenario stages): requests sent, by intended send time. */
   readonly stageSent: number[] = [];
-  readonly stageE2e: Histogram[] = [];
+  /** Per stage, when there are several: corrected e2e (µs), by intended send time (see `stageE2e`). */
+  private readonly stageHistograms: Histogram[] = [];
   private stageEnds: number[] = [];
   private stageOrigin = 0;
+
+  /** Empties the latency histograms of the steady phase (e2e, uncorrected, schedule lag; not connect). */
+  resetLatency(): void {
+    this.e2eInterval.reset();
+    this.e2eBefore.reset();
+    this.e2eUncorrected.reset();
+    this.scheduleLag.reset();
+  }
 
   /**
    * Starts per-stage accounting: `endsMs` are the stages' end times in ms after `origin`
@@ -43,10 +60,10 @@ export class ClientMetrics {
     this.stageOrigin = origin;
     this.stageEnds = [...endsMs];
     this.stageSent.length = 0;
-    this.stageE2e.length = 0;
+    this.stageHistograms.length = 0;
     for (let i = 0; i < endsMs.length; i++) {
       this.stageSent.push(0);
-      this.stageE2e.push(createHistogram());
+      if (endsMs.length > 1) this.stageHistograms.push(createHistogram());
     }
   }
 
@@ -61,7 +78,9 @@ export class ClientMetrics {
   requestSent(lagMs: number, intended: number): void {
     this.requestsSent++;
     recordUs(this.scheduleLag, lagMs * 1000);
-    if (this.stageEnds.length > 0) this.stageSent[this.stageOf(intended)]!++;
+    const stages = this.stageEnds.length;
+    if (stages === 1) this.stageSent[0]!++;
+    else if (stages > 1) this.stageSent[this.stageOf(intended)]!++;
   }
 
   /**
@@ -70,10 +89,30 @@ export class ClientMetrics {
    */
   response(ms: number, uncorrectedMs: number, intended: number): void {
     this.responses++;
-    recordUs(this.e2e, ms * 1000);
-    recordUs(this.e2eUncorrected, uncorrectedMs * 1000);
     recordUs(this.e2eInterval, ms * 1000);
-    if (this.stageEnds.length > 0) recordUs(this.stageE2e[this.stageOf(intended)]!, ms * 1000);
+    recordUs(this.e2eUncorrected, uncorrectedMs * 1000);
+    if (this.stageEnds.length > 1) recordUs(this.stageHistograms[this.stageOf(intended)]!, ms * 1000);
+  }
+
+  /**
+   * Ends the current second: returns `encode(e2e of the responses since the last call)` and adds
+   * those counts to the total.
+   */
+  takeIntervalE2e(encode: (h: Histogram) => string): string {
+    const encoded = encode(this.e2eInterval);
+    this.e2eBefore.add(this.e2eInterval);
+    this.e2eInterval.reset();
+    return encoded;
+  }
+
+  /** Corrected e2e of every response since `resetLatency` (µs): a new histogram. */
+  e2eTotal(): Histogram {
+    return mergeHistograms([this.e2eBefore, this.e2eInterval]);
+  }
+
+  /** Corrected e2e (µs) of the responses to requests intended in stage `i` (of `beginStages`): a new histogram. */
+  stageE2e(i: number): Histogram {
+    return this.stageEnds.length > 1 ? mergeHistograms([this.stageHistograms[i]!]) : this.e2eTotal();
   }
 
   /** An ErrorResponse with `code` arrived. */
