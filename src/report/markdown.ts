@@ -1,9 +1,10 @@
 /** Markdown rendering of runs and comparisons (pure), tables via markdown-table, charts via asciichart. */
-import { seed003Section } from './terminal.js';
+import { capacitySlo, capacityVerdict, seed003Section } from './terminal.js';
+import type { CapacityResult } from '../load/capacity.js';
 import { markdownTable } from 'markdown-table';
 import asciichart from 'asciichart';
 import type { ComparisonResult, RunResult } from '../metrics/result.js';
-import { comparisonTable, queueTable, runTitle, stageTable, summaryTable, type TableData } from './tables.js';
+import { capacityConfigTable, capacityTable, comparisonTable, configTable, queueTable, runTitle, stageTable, summaryTable, type TableData } from './tables.js';
 
 function md(t: TableData): string {
   return markdownTable([t.head, ...t.rows]);
@@ -18,28 +19,46 @@ export function renderTimeSeriesChart(r: RunResult): string {
   return `responses/s per second:\n\n${rps}\n\ne2e p99 per second (ms):\n\n${p99}\n`;
 }
 
-function configTable(r: RunResult): TableData {
-  const flat = (o: unknown, prefix = ''): [string, string][] => Object.entries(o as Record<string, unknown>).flatMap(([k, v]) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v) ? flat(v, `${prefix}${k}.`) : [[`${prefix}${k}`, JSON.stringify(v)]]);
-  return { head: ['setting', 'value'], rows: [...flat(r.config), ['environment', `${r.environment.platform}, ${r.environment.cpus} CPUs, ${r.environment.cpu_model}, Node ${r.environment.node}`]] };
+/** A chart image a markdown report links: alt text and the link (relative to the markdown file). */
+export interface MarkdownImage {
+  title: string;
+  href: string;
+}
+
+/** Options of the markdown renderers. */
+export interface MarkdownOptions {
+  /**
+   * Chart images to link (`report --format markdown --images DIR`, written as SVG by the command).
+   * When given, they replace the asciichart plots; an empty list leaves the document without charts.
+   */
+  images?: MarkdownImage[];
+}
+
+function imageLines(images: MarkdownImage[]): string[] {
+  return images.length === 0 ? [] : ['## Charts', '', ...images.flatMap((i) => [`![${i.title}](${encodeURI(i.href)})`, '']), ''];
 }
 
 /** A run as a markdown document. */
-export function renderRunMarkdown(r: RunResult): string {
+export function renderRunMarkdown(r: RunResult, opts: MarkdownOptions = {}): string {
   const out = [`# gatectl run: ${r.label}`, '', runTitle(r), '', `Started ${r.started_at}, finished ${r.finished_at}.`, '',
     '## Configuration', '', md(configTable(r)), '', '## Summary', '', md(summaryTable(r)), ''];
   const stages = stageTable(r);
   if (stages !== null) out.push(`## Server stages (${r.server!.source})`, '', md(stages), '');
   const q = queueTable(r);
   if (q !== null) out.push('## SendQueueStats', '', md(q), '');
-  const chart = renderTimeSeriesChart(r);
-  if (chart !== '') out.push('## Over time', '', '```', chart.trimEnd(), '```', '');
+  if (opts.images !== undefined) {
+    out.push(...imageLines(opts.images));
+  } else {
+    const chart = renderTimeSeriesChart(r);
+    if (chart !== '') out.push('## Over time', '', '```', chart.trimEnd(), '```', '');
+  }
   if (r.warnings.length > 0) out.push('## Warnings', '', ...r.warnings.map((w) => `- ${w}`), '');
   return out.join('\n');
 }
 
 /** A comparison as a markdown document, with each run's summary after the table. */
-export function renderComparisonMarkdown(cmp: ComparisonResult): string {
+export function renderComparisonMarkdown(cmp: ComparisonResult, opts: MarkdownOptions = {}): string {
+  const side = (r: RunResult) => renderRunMarkdown(r, opts.images !== undefined ? { images: [] } : {}).replace(/^# .*\n/, '').replace(/^## /gm, '### ');
   return [
     '# gatectl compare: did the async redesign help?', '',
     `- before: ${runTitle(cmp.before)}`, `- after: ${runTitle(cmp.after)}`, '',
@@ -47,7 +66,20 @@ export function renderComparisonMarkdown(cmp: ComparisonResult): string {
     ...seed003Section(cmp, md).map((l) => (l.startsWith('seed 003') ? `### ${l}\n` : `${l}\n`)),
     'Factor: before/after for latencies and errors (higher is better), after/before for responses/s. ' +
     'The last column quotes the seed reports; those figures were not measured here.', '',
-    '## Before', '', renderRunMarkdown(cmp.before).replace(/^# .*\n/, '').replace(/^## /gm, '### '),
-    '## After', '', renderRunMarkdown(cmp.after).replace(/^# .*\n/, '').replace(/^## /gm, '### '),
+    ...(opts.images !== undefined ? imageLines(opts.images) : []),
+    '## Before', '', side(cmp.before),
+    '## After', '', side(cmp.after),
+  ].join('\n');
+}
+
+/** A capacity search (`load --find-max`) as a markdown document: SLO, verdict, steps, charts, configuration. */
+export function renderCapacityMarkdown(c: CapacityResult, opts: MarkdownOptions = {}): string {
+  return [
+    `# gatectl capacity search: ${c.label}`, '',
+    `SLO ${capacitySlo(c)} · ${c.step_ms / 1000} s per step · started ${c.started_at}, finished ${c.finished_at}.`, '',
+    `**${capacityVerdict(c)}**`, '',
+    '## Steps', '', md(capacityTable(c)), '',
+    ...imageLines(opts.images ?? []),
+    '## Configuration', '', md(capacityConfigTable(c)), '',
   ].join('\n');
 }

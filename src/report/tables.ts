@@ -7,6 +7,7 @@ import type { ComparisonResult, RunResult } from '../metrics/result.js';
 import type { LatencySummary } from '../metrics/histogram.js';
 import { comparisonRows, seed003Rows, totalErrors, type ComparisonRow } from '../metrics/compare.js';
 import { fmtFactor, fmtMiB, fmtUs, fmtValue } from './format.js';
+import { formatActual, parseThreshold } from '../load/thresholds.js';
 
 /** A table: header row plus body rows. */
 export interface TableData {
@@ -88,6 +89,46 @@ export function queueTable(r: RunResult): TableData | null {
     rows: keys.filter((k) => k in q).map((k) => {
       const v = q[k] as number;
       return [k, Number.isInteger(v) ? String(v) : v.toFixed(4)];
+    }),
+  };
+}
+
+/**
+ * Configuration of a run: every `config` key flattened (`gateway.queue.sendWorkerCount`), values as
+ * JSON, then one `environment` row (platform, CPUs, CPU model, Node version).
+ */
+export function configTable(r: RunResult): TableData {
+  return { head: ['setting', 'value'], rows: [...flatConfig(r.config), ['environment', `${r.environment.platform}, ${r.environment.cpus} CPUs, ${r.environment.cpu_model}, Node ${r.environment.node}`]] };
+}
+
+/** `config` of a capacity search, flattened like configTable's (no environment: the result has none). */
+export function capacityConfigTable(c: CapacityResult): TableData {
+  return { head: ['setting', 'value'], rows: flatConfig(c.config) };
+}
+
+function flatConfig(o: unknown, prefix = ''): string[][] {
+  return Object.entries(o as Record<string, unknown>).flatMap(([k, v]) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) ? flatConfig(v, `${prefix}${k}.`) : [[`${prefix}${k}`, JSON.stringify(v)]]);
+}
+
+/**
+ * Thresholds stored in a run (`--threshold`, scenario): expression | result (`pass`/`FAIL`) |
+ * measured value in the expression's unit (latencies: the unit the expression used). Null when the
+ * run has none.
+ */
+export function thresholdsTable(r: RunResult): TableData | null {
+  const t = r.thresholds ?? [];
+  if (t.length === 0) return null;
+  return {
+    head: ['threshold', 'result', 'actual'],
+    rows: t.map((x) => {
+      let actual: string;
+      try {
+        actual = formatActual({ ...parseThreshold(x.expr), actual: x.actual, ok: x.ok, ...(x.reason !== undefined ? { reason: x.reason } : {}) });
+      } catch {
+        actual = x.actual === null ? `n/a (${x.reason ?? 'not measured'})` : String(x.actual);
+      }
+      return [x.expr, x.ok ? 'pass' : 'FAIL', actual];
     }),
   };
 }

@@ -48,15 +48,24 @@ export function seed003Section(cmp: ComparisonResult, draw: (t: TableData) => st
   return ['seed 003 响应时间对比 (response time):', draw(t.response), 'seed 003 吞吐量对比 (throughput):', draw(t.throughput)];
 }
 
-/** A capacity search: the steps and the rate that held. */
-export function renderCapacityTerminal(c: CapacityResult): string {
-  const held = c.max_rate_held === null
+/** The verdict of a capacity search in one line: the highest rate that held and its e2e p50/p99, or that no step held. */
+export function capacityVerdict(c: CapacityResult): string {
+  return c.max_rate_held === null
     ? `no step held: even ${c.steps[0]?.rate ?? '?'}/s broke the SLO; start lower (--rate)`
     : `max rate held: ${c.max_rate_held}/s` + (c.capped ? ' (the top of --max-rate: the capacity is higher)' : '') +
       ` — e2e p50 ${fmtUs(c.at_max!.e2e.p50_us)}, p99 ${fmtUs(c.at_max!.e2e.p99_us)} at that rate`;
+}
+
+/** The SLO of a capacity search with its error budget: `e2e:p(99)<50ms, errors:rate<0.01`. */
+export function capacitySlo(c: CapacityResult): string {
+  return [...c.slo, `errors:rate<${c.error_budget}`].join(', ');
+}
+
+/** A capacity search: the steps and the rate that held. */
+export function renderCapacityTerminal(c: CapacityResult): string {
   return [
-    `gatectl load --find-max — ${c.label} · SLO ${[...c.slo, `errors:rate<${c.error_budget}`].join(', ')} · ${c.step_ms / 1000} s per step`,
+    `gatectl load --find-max — ${c.label} · SLO ${capacitySlo(c)} · ${c.step_ms / 1000} s per step`,
     drawTable(capacityTable(c)),
-    held,
+    capacityVerdict(c),
   ].join('\n') + '\n';
 }
