@@ -5,9 +5,12 @@
 import ms from 'ms';
 import { InvalidInputError } from '../errors.js';
 import { defaultQueueConfig, queueConfigFromEnv, type LockScope, type QueueConfig } from '../queue/index.js';
-import { defaultProcessorConfig, DEFAULT_EVENTS_DIR, DEFAULT_IDLE_TIMEOUT_MS, type GatewayConfig, type ProcessorMode } from '../gateway/config.js';
+import {
+  defaultProcessorConfig, DEFAULT_EVENTS_DIR, DEFAULT_GATEWAY_MAX_FRAME_BYTES, DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_HEADER_ENTRIES, DEFAULT_PENDING_SESSIONS_SHARE, DEFAULT_TURN_BUDGET, HELLO_TIMEOUT_RANGE_MS,
+  MAX_FRAME_BYTES_RANGE, type GatewayConfig, type ProcessorMode,
+} from '../gateway/config.js';
 import { DEFAULT_MOCK_UPSTREAM, LATENCY_DISTRIBUTIONS, type LatencyDistribution } from '../upstream/index.js';
-import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/index.js';
 import { resolveQuotaConfig } from '../quota/index.js';
 import { TRANSPORT_NAMES } from '../transport/index.js';
 
@@ -16,15 +19,81 @@ export const MODES: readonly ProcessorMode[] = ['sync', 'async'];
 
 /**
  * Parses a duration such as `20s`, `5ms`, `1.5m` into ms. A bare number without a unit is refused
- * (ambiguous). Throws InvalidInputError naming `name` and the expected form.
+ * (ambiguous), except `0` with `allowZero` (the flags' "0 = never"). Throws InvalidInputError naming
+ * `name` and the expected form.
  */
 export function parseDurationMs(input: string, name: string, opts: { allowZero?: boolean } = {}): number {
   const text = input.trim();
-  const value = /^\d+(\.\d+)?$/.test(text) ? undefined : (ms as (s: string) => number | undefined)(text);
+  // a bare number is ambiguous, but a bare 0 (where allowed: "0 = never") is not
+  const value = text === '0' && opts.allowZero === true ? 0 : /^\d+(\.\d+)?$/.test(text) ? undefined : (ms as (s: string) => number | undefined)(text);
   if (value === undefined || !Number.isFinite(value) || value < 0 || (value === 0 && opts.allowZero !== true)) {
     throw new InvalidInputError(`${name} ${JSON.stringify(input)} is not a valid duration: use a positive number with a unit, e.g. 500ms, 20s or 1m`);
   }
   return value;
+}
+
+/**
+ * Parses a size in bytes: a whole number of bytes (`65536`) or one with a binary unit, `B`, `KiB` or
+ * `MiB` (case-insensitive: `64KiB`, `1MiB`). Throws InvalidInputError naming `name`, the value and
+ * the accepted forms.
+ */
+export function parseByteSize(input: string, name: string): number {
+  const m = /^(\d+)\s*(b|kib|mib)?$/i.exec(input.trim());
+  if (m === null) {
+    throw new InvalidInputError(`${name} ${JSON.stringify(input)} is not a size: use bytes (65536) or a number with KiB or MiB (64KiB, 1MiB)`);
+  }
+  const unit = (m[2] ?? 'b').toLowerCase();
+  return Number(m[1]) * (unit === 'mib' ? 1024 * 1024 : unit === 'kib' ? 1024 : 1);
+}
+
+/** Human form of a byte count for messages: `64KiB`, `16MiB`, or bytes. */
+function sizeText(bytes: number): string {
+  if (bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)}MiB`;
+  if (bytes % 1024 === 0) return `${bytes / 1024}KiB`;
+  return `${bytes} bytes`;
+}
+
+/**
+ * Checks that `value` (from flag `name`) is a whole number from `min` to `max`; throws
+ * InvalidInputError naming the flag, the bad value and the accepted range (`why` explains a bound
+ * that comes from another flag).
+ */
+export function inRange(value: number, name: string, min: number, max: number, why = ''): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidInputError(`${name} ${value} is out of range: use a whole number from ${min} to ${max}${why}`);
+  }
+  return value;
+}
+
+/**
+ * `--max-frame-size` (a size such as `64KiB`), or its older spelling `--max-frame-bytes` (bytes);
+ * default 64 KiB. Throws InvalidInputError for both at once, a bad size, or one outside 1 KiB .. 16 MiB.
+ */
+function maxFrameBytes(flags: GatewayFlags): number {
+  const size = flags['max-frame-size'];
+  const bytes = flags['max-frame-bytes'];
+  if (size !== undefined && bytes !== undefined) {
+    throw new InvalidInputError('--max-frame-size and --max-frame-bytes are the same setting: give only --max-frame-size');
+  }
+  if (size === undefined && bytes === undefined) return DEFAULT_GATEWAY_MAX_FRAME_BYTES;
+  const name = size !== undefined ? '--max-frame-size' : '--max-frame-bytes';
+  const value = size !== undefined ? parseByteSize(size, name) : bytes!;
+  const { min, max } = MAX_FRAME_BYTES_RANGE;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidInputError(`${name} ${JSON.stringify(size ?? bytes)} is out of range: use ${sizeText(min)} to ${sizeText(max)} (${min} to ${max} bytes); the default is ${sizeText(DEFAULT_GATEWAY_MAX_FRAME_BYTES)}`);
+  }
+  return value;
+}
+
+/** `--hello-timeout` in ms: 0 (no deadline) or 100 ms .. 10 min; default 10 s. Throws InvalidInputError. */
+function helloTimeoutMs(v: string | undefined): number {
+  if (v === undefined) return DEFAULT_HELLO_TIMEOUT_MS;
+  const t = parseDurationMs(v, '--hello-timeout', { allowZero: true });
+  const { min, max } = HELLO_TIMEOUT_RANGE_MS;
+  if (t !== 0 && (t < min || t > max)) {
+    throw new InvalidInputError(`--hello-timeout ${JSON.stringify(v)} is out of range: use 0 (no deadline) or ${min}ms to ${max / 60_000}m`);
+  }
+  return t;
 }
 
 /** Checks `value` is one of `accepted`; throws InvalidInputError listing them. */
@@ -57,7 +126,22 @@ export interface GatewayFlags {
   'max-queue-size'?: number;
   'batch-size'?: number;
   'lock-scope'?: string;
+  /** older spelling of --max-frame-size, in bytes */
   'max-frame-bytes'?: number;
+  /** largest frame: bytes or `64KiB`, `1MiB`; 1 KiB .. 16 MiB, default 64 KiB */
+  'max-frame-size'?: string;
+  /** Hello deadline, e.g. `10s`; `0` disables */
+  'hello-timeout'?: string;
+  /** sessions without a completed Hello, at most (default 10% of --max-sessions) */
+  'max-pending-sessions'?: number;
+  /** entries in one request's headers map, at most (default 64) */
+  'max-header-entries'?: number;
+  /** bytes of one request's header keys and values, at most (default 8192) */
+  'max-header-bytes'?: number;
+  /** fairness: bytes of one session's input decoded per event-loop turn (default 8192) */
+  'turn-budget-bytes'?: number;
+  /** fairness: messages of one session dispatched per event-loop turn (default 32) */
+  'turn-budget-messages'?: number;
   /** e.g. `90s`; `0` disables */
   'idle-timeout'?: string;
   cert?: string;
@@ -142,6 +226,11 @@ export function resolveGatewayConfig(flags: GatewayFlags, env: NodeJS.ProcessEnv
   processor.taskTimeoutMs = flags['task-timeout'] !== undefined
     ? parseDurationMs(flags['task-timeout'], '--task-timeout')
     : envTimeout !== undefined && envTimeout !== '' ? parseDurationMs(envTimeout, 'PROCESSOR_TASK_TIMEOUT') : processor.taskTimeoutMs;
+  const maxSessions = flags['max-sessions'] ?? 100_000;
+  const frameBytes = maxFrameBytes(flags);
+  const maxPendingSessions = flags['max-pending-sessions'] !== undefined
+    ? inRange(flags['max-pending-sessions'], '--max-pending-sessions', 1, maxSessions, ' (at most --max-sessions)')
+    : Math.max(1, Math.ceil(maxSessions * DEFAULT_PENDING_SESSIONS_SHARE));
   if ((flags.cert === undefined) !== (flags.key === undefined)) {
     throw new InvalidInputError('--cert and --key go together: give both PEM files, or neither to generate a self-signed certificate');
   }
@@ -164,9 +253,19 @@ export function resolveGatewayConfig(flags: GatewayFlags, env: NodeJS.ProcessEnv
       beforeNotifies: flags['before-notifies'],
       afterNotifies: flags['after-notifies'],
     },
-    maxFrameBytes: flags['max-frame-bytes'] ?? DEFAULT_MAX_FRAME_BYTES,
+    maxFrameBytes: frameBytes,
     writeStallTimeoutMs: flags['write-stall-timeout'] !== undefined ? parseDurationMs(flags['write-stall-timeout'], '--write-stall-timeout', { allowZero: true }) : 10_000,
-    maxSessions: flags['max-sessions'] ?? 100_000,
+    maxSessions,
+    helloTimeoutMs: helloTimeoutMs(flags['hello-timeout']),
+    maxPendingSessions,
+    maxHeaderEntries: inRange(flags['max-header-entries'] ?? DEFAULT_MAX_HEADER_ENTRIES, '--max-header-entries', 0, 100_000),
+    maxHeaderBytes: flags['max-header-bytes'] !== undefined
+      ? inRange(flags['max-header-bytes'], '--max-header-bytes', 0, frameBytes, ' (at most --max-frame-size)')
+      : Math.min(DEFAULT_MAX_HEADER_BYTES, frameBytes),
+    turnBudget: {
+      bytes: inRange(flags['turn-budget-bytes'] ?? DEFAULT_TURN_BUDGET.bytes, '--turn-budget-bytes', 1024, MAX_FRAME_BYTES_RANGE.max),
+      messages: inRange(flags['turn-budget-messages'] ?? DEFAULT_TURN_BUDGET.messages, '--turn-budget-messages', 1, 100_000),
+    },
     sessionRateLimit: flags['session-rate-limit'] ?? 0,
     idleTimeoutMs: flags['idle-timeout'] !== undefined ? parseDurationMs(flags['idle-timeout'], '--idle-timeout', { allowZero: true }) : DEFAULT_IDLE_TIMEOUT_MS,
     ...(flags.cert !== undefined ? { certPath: flags.cert, keyPath: flags.key } : {}),

@@ -27,6 +27,37 @@ export const DEFAULT_EVENTS_DIR = '.gatectl/events-wal';
 /** Default idle timeout, ms: three missed 30 s client heartbeats. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 90_000;
 
+/**
+ * Default `--max-frame-size`, bytes: 64 KiB. The protocol's frames are small (a Hello, an ack, a
+ * business request with a payload and a few headers); larger frames are answered 413 and closed.
+ */
+export const DEFAULT_GATEWAY_MAX_FRAME_BYTES = 64 * 1024;
+
+/** Accepted `--max-frame-size` range, bytes: 1 KiB .. 16 MiB. */
+export const MAX_FRAME_BYTES_RANGE = { min: 1024, max: 16 * 1024 * 1024 } as const;
+
+/** Default `--hello-timeout`, ms: a session must complete Hello within 10 s of its connection. */
+export const DEFAULT_HELLO_TIMEOUT_MS = 10_000;
+
+/** Accepted `--hello-timeout` range, ms (0 = no deadline). */
+export const HELLO_TIMEOUT_RANGE_MS = { min: 100, max: 600_000 } as const;
+
+/** Default `--max-pending-sessions` as a share of `--max-sessions` (10%, at least 1). */
+export const DEFAULT_PENDING_SESSIONS_SHARE = 0.1;
+
+/** Default caps on one request's headers map: 64 entries, 8 KiB of keys and values (UTF-8). */
+export const DEFAULT_MAX_HEADER_ENTRIES = 64;
+export const DEFAULT_MAX_HEADER_BYTES = 8 * 1024;
+
+/**
+ * Default per-session budget per event-loop turn: 8 KiB decoded and 32 messages dispatched; the
+ * sessions queued for a later turn share 4 × 8 KiB per turn. Measured with five senders of 64 KiB
+ * frames beside 100 clients at 10 requests/s (issue 16): 64 KiB per session let the big senders'
+ * datagrams fill the listener's one UDP receive queue (the others' p50 13-30 ms, p99 90-130 ms);
+ * 8 KiB kept the others' p50 at 5-8 ms and the big senders got more through, not less.
+ */
+export const DEFAULT_TURN_BUDGET = { bytes: 8 * 1024, messages: 32 } as const;
+
 /** Seed 004 DefaultAsyncConfig. */
 export function defaultProcessorConfig(): ProcessorConfig {
   return { maxWorkers: Math.max(1, os.availableParallelism() * 4), maxQueueSize: 10_000, taskTimeoutMs: 30_000 };
@@ -45,8 +76,36 @@ export interface GatewayConfig {
   upstream: MockUpstreamConfig;
   /** base URL of an HTTP upstream speaking the contract of src/upstream/contract.ts; absent = in-process mock */
   upstreamUrl?: string;
-  /** largest accepted client frame, in bytes */
+  /**
+   * largest frame, in bytes, both ways: a client frame above it is answered with an out-of-band
+   * ErrorResponse 413 and the session closed; an upstream answer that would need a larger frame is
+   * answered 500 (`upstream_oversize`). Default 64 KiB, at most 16 MiB.
+   */
   maxFrameBytes: number;
+  /**
+   * A session that has not completed Hello this long (ms) after its connection opened gets an
+   * out-of-band ErrorResponse 408 and is closed (`hello_timeouts`); Heartbeats do not extend it.
+   * 0 disables the deadline.
+   */
+  helloTimeoutMs: number;
+  /**
+   * Sessions that have not completed Hello, at most (they count towards `maxSessions` too). A new
+   * connection beyond it displaces the oldest such session that has not sent a Hello (out-of-band
+   * 503, `pending_evictions`), or is refused (503, `refused_pending_sessions`) when every pending
+   * session has a Hello in progress. 1 .. maxSessions.
+   */
+  maxPendingSessions: number;
+  /** most entries in one request's headers map; beyond it the request is answered 400 (`headers_too_large`) */
+  maxHeaderEntries: number;
+  /** most bytes (UTF-8 keys plus values) in one request's headers map; beyond it 400 */
+  maxHeaderBytes: number;
+  /**
+   * Fairness (issue 16): per event-loop turn, one session gets at most `bytes` of its input decoded
+   * and `messages` messages dispatched; the rest waits for a later turn, after the other sessions
+   * (round robin; the waiting sessions together get 4 × `bytes` per turn), and its transport stops
+   * reading while more than 4 × `bytes` is held (QUIC flow control then holds the peer back).
+   */
+  turnBudget: { bytes: number; messages: number };
   /**
    * A session that sent nothing (request, ack or Heartbeat) for this long, in ms, is closed with an
    * out-of-band ErrorResponse 408 and counted in `idle_closes`; 0 disables the check.

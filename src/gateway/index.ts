@@ -5,3 +5,5 @@ export * from './ordered-sender.js';
 export * from './processor.js';
 export * from './server.js';
 export * from './in-process.js';
+export * from './counters.js';
+export * from './crash-policy.js';

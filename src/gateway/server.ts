@@ -19,46 +19,49 @@ import { Session, SessionManager } from './session.js';
 import { OrderedSender } from './ordered-sender.js';
 import { AsyncRequestProcessor, type AsyncTask, type ProcessorStats } from './processor.js';
 import { createLogger, type Logger } from '../log.js';
+import { createEventExporter, type EventExporter, type StopResult } from '../vinequeue/index.js';
+import { QuotaExceededError, QuotaService, type QuotaStopResult } from '../quota/index.js';
+import { emptyCounters, type GatewayCounters } from './counters.js';
 
 /** Connections the listener holds beyond --max-sessions (handshakes, stream-less, refused-with-503). */
 const TRANSPORT_CONNECTION_HEADROOM = 64;
-import { createEventExporter, type EventExporter, type StopResult } from '../vinequeue/index.js';
-import { QuotaExceededError, QuotaService, type QuotaStopResult } from '../quota/index.js';
 
-/** Gateway counters beyond the queue and processor stats. */
-export interface GatewayCounters {
-  sessions_created: number;
-  sessions_active: number;
-  hellos: number;
-  requests: number;
-  responses: number;
-  acks: number;
-  /** ErrorResponses sent, by code */
-  errors_by_code: Record<string, number>;
-  /** connections closed for a bad frame, by reason (oversize, decode, varint) */
-  frame_errors: Record<string, number>;
-  upstream_errors: number;
-  upstream_timeouts: number;
-  /** pushes that could not be enqueued (session closed, failed write in sync mode) */
-  send_failures: number;
-  /** sessions closed because their waiting heap passed QUEUE_MAX_QUEUE_SIZE */
-  queue_full_closes: number;
-  /** sessions closed after `idleTimeoutMs` without a request, ack or heartbeat */
-  idle_closes: number;
-  heartbeats: number;
-  /** server-initiated (unbound) notifies pushed through `push()` / `POST /push` */
-  unbound_notifies: number;
-  /** Hellos refused by the upstream login (the session is closed) */
-  login_failures: number;
-  /** sessions closed because they did not read (session buffer limit or write stall) */
-  slow_consumer_closes: number;
-  /** connections refused because `maxSessions` sessions were open */
-  refused_max_sessions: number;
-  /** business requests answered 429 by the per-session rate cap */
-  rate_limited: number;
-  /** business requests answered 503 because the gateway was shutting down (new ones, and queued ones a stop could not finish) */
-  refused_shutting_down: number;
+/**
+ * Largest piece of held input fed to a session's decoder at once, bytes: between pieces the
+ * per-turn budgets are checked, so a chunk of many tiny frames cannot run far past them.
+ */
+const DECODE_SLICE_BYTES = 2048;
+
+/** QUIC application close codes of the gateway's own closes. */
+const CLOSE_CODE = { frame: 0x11, hello_timeout: 0x17, pending_evicted: 0x18 } as const;
+
+/** A transport connection that can also resume reading (QUIC); `stopReading` alone is fault injection. */
+type PausableConnection = Connection & { stopReading(): void; resumeReading(): void };
+
+/** True when `conn` can stop and resume reading, so held input can push back on the peer. */
+function pausable(conn: Connection): conn is PausableConnection {
+  return typeof conn.stopReading === 'function' && typeof (conn as Partial<PausableConnection>).resumeReading === 'function';
 }
+
+/** Bytes an upstream answer puts into frames: its data, header keys and values, and notify topics and payloads. */
+function upstreamAnswerBytes(resp: UpstreamResponse): number {
+  let n = (resp.data?.length ?? 0) + headerSize(resp.headers, Infinity).bytes;
+  for (const x of resp.notifies ?? []) n += (x.payload?.length ?? 0) + Buffer.byteLength(x.topic ?? '');
+  return n;
+}
+
+/** Keys plus values of a headers map, UTF-8 bytes, and its entry count; stops counting past `maxEntries`. */
+function headerSize(headers: Record<string, string> | undefined | null, maxEntries: number): { entries: number; bytes: number } {
+  let entries = 0;
+  let bytes = 0;
+  if (headers == null) return { entries, bytes };
+  for (const k in headers) {
+    if (++entries > maxEntries) break;
+    bytes += Buffer.byteLength(k) + Buffer.byteLength(headers[k] ?? '');
+  }
+  return { entries, bytes };
+}
+
 
 /** Target of a server-initiated push: one session, every session of a user, or every active session. */
 export type PushTarget = { sessionId: string } | { userId: string } | { all: true };
@@ -121,16 +124,29 @@ export class GatewayServer {
   private certificate: CertificateMaterial | null = null;
   private stopping: Promise<ShutdownReport> | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
+  private helloTimer: NodeJS.Timeout | null = null;
+  /**
+   * Fairness (issue 16 §2): the event-loop turn number; each session's per-turn budgets count for
+   * one epoch. `runTurn` (a setImmediate armed whenever a session is served) starts the next one.
+   */
+  private epoch = 0;
+  private turnArmed = false;
+  /** sessions with held input, round robin: served from `readyHead`, re-queued at the tail */
+  private ready: (Session | undefined)[] = [];
+  private readyHead = 0;
+  /** bytes the queued sessions together may have decoded per turn (`turnBudget.bytes` × 4), and this turn's count */
+  private readonly turnTotalBytes: number;
+  private turnSpent = 0;
+  /** held input above which a pausable transport stops reading, and below which it resumes, bytes */
+  private readonly rxHighWater: number;
+  private readonly rxLowWater: number;
+  /** held input beyond which a transport that cannot pause is decoded past the budget (memory bound), bytes */
+  private readonly rxHardCap: number;
   /** VineQueue event export (config.events), after start() */
   events: EventExporter | null = null;
   /** seed 003 quota service (config.quota), after start() */
   quota: QuotaService | null = null;
-  private readonly counters: GatewayCounters = {
-    sessions_created: 0, sessions_active: 0, hellos: 0, requests: 0, responses: 0, acks: 0,
-    errors_by_code: {}, frame_errors: {}, upstream_errors: 0, upstream_timeouts: 0, send_failures: 0, queue_full_closes: 0,
-    idle_closes: 0, heartbeats: 0, unbound_notifies: 0, refused_shutting_down: 0,
-    slow_consumer_closes: 0, refused_max_sessions: 0, rate_limited: 0, login_failures: 0,
-  };
+  private readonly counters: GatewayCounters = emptyCounters();
 
   /**
    * @param config resolved gateway configuration
@@ -145,6 +161,10 @@ export class GatewayServer {
     this.processor = config.processorMode === 'async'
       ? new AsyncRequestProcessor(config.processor, (task) => this.processTask(task).catch((err: unknown) => this.onSendError(task.session, err)))
       : null;
+    this.turnTotalBytes = 4 * config.turnBudget.bytes;
+    this.rxLowWater = config.turnBudget.bytes;
+    this.rxHighWater = 4 * config.turnBudget.bytes;
+    this.rxHardCap = 16 * this.rxHighWater;
   }
 
   /** Bound port (after start). */
@@ -191,6 +211,11 @@ export class GatewayServer {
       this.idleTimer = setInterval(() => this.sweepSessions(), Math.min(5000, Math.max(50, Math.min(...periods) / 4)));
       this.idleTimer.unref();
     }
+    if (c.helloTimeoutMs > 0) {
+      // only pending sessions are visited, oldest first: cheap even every few ms
+      this.helloTimer = setInterval(() => this.sweepHelloDeadline(), Math.min(1000, Math.max(25, c.helloTimeoutMs / 10)));
+      this.helloTimer.unref();
+    }
   }
 
   /**
@@ -208,6 +233,7 @@ export class GatewayServer {
     const deadline = t0 + timeoutMs;
     const left = () => Math.max(0, deadline - performance.now());
     if (this.idleTimer !== null) clearInterval(this.idleTimer);
+    if (this.helloTimer !== null) clearInterval(this.helloTimer);
     const stats = this.send.stats;
     const sentBefore = stats.totalSent;
     const discardedBefore = stats.discardedOnClose;
@@ -223,6 +249,7 @@ export class GatewayServer {
     if (!processorDone) await this.processor!.whenIdle(left() * 0.5);
     const sendDone = await this.send.drain(left() * 0.8);
     const sessions = [...this.sessions.all()];
+    this.counters.shutdown_closes += sessions.length;
     for (const s of sessions) this.closeSession(s);
     const report: ShutdownReport = {
       tasks_pending_at_stop: pending,
@@ -293,6 +320,25 @@ export class GatewayServer {
     }
   }
 
+  /**
+   * The Hello deadline (issue 16 §1): sessions that have not completed Hello `helloTimeoutMs` after
+   * their connection opened get an out-of-band ErrorResponse 408 and are closed (`hello_timeouts`).
+   * Visits pending sessions oldest first and stops at the first one still within its deadline.
+   */
+  private sweepHelloDeadline(): void {
+    const { helloTimeoutMs } = this.config;
+    const limit = performance.now() - helloTimeoutMs;
+    const expired: Session[] = [];
+    for (const s of this.sessions.pending()) {
+      if (s.createdAt > limit) break;
+      expired.push(s);
+    }
+    for (const s of expired) {
+      this.counters.hello_timeouts++;
+      void this.failSession(s, 408, 'hello timeout', `no Hello completed within ${helloTimeoutMs} ms of connecting (--hello-timeout); heartbeats do not extend it`, CLOSE_CODE.hello_timeout);
+    }
+  }
+
   /** A client that does not read: closed without writing to it (a write could wait forever), counted. */
   private closeSlowConsumer(session: Session, why: string): void {
     if (!session.valid) return;
@@ -304,14 +350,20 @@ export class GatewayServer {
 
   /**
    * Ends a session with an out-of-band ErrorResponse (server_seq 0, outside the ordered sequence)
-   * and closes its connection.
+   * and closes its connection. No-op for a session already closed.
    */
   private async failSession(session: Session, code: number, message: string, detail: string, closeCode: number): Promise<void> {
+    if (!session.valid) return;
+    this.closeSession(session);
+    await this.sendOutOfBand(session.conn, code, message, detail, closeCode);
+  }
+
+  /** Writes one out-of-band ErrorResponse (server_seq 0) on `conn`, counted by code, then closes it. */
+  private async sendOutOfBand(conn: Connection, code: number, message: string, detail: string, closeCode: number): Promise<void> {
     this.counters.errors_by_code[code] = (this.counters.errors_by_code[code] ?? 0) + 1;
     const frame = ServerPushType.encodeDelimited({ serverSeq: 0, error: { msgId: 0, code, message, detail } });
-    this.closeSession(session);
-    await session.conn.write(frame).catch(() => undefined);
-    await session.conn.close(closeCode, message);
+    await conn.write(frame).catch(() => undefined);
+    await conn.close(closeCode, message);
   }
 
   /** The listener's transport counters (QUIC: packets, handshakes, invalid datagrams), or null. */
@@ -319,9 +371,34 @@ export class GatewayServer {
     return this.listener?.stats?.() ?? null;
   }
 
-  /** The gateway counters (live sessions filled in), without encoding any histogram. */
+  /** The gateway counters (live and pending sessions filled in), without encoding any histogram. */
   snapshotCounters(): GatewayCounters {
-    return { ...this.counters, sessions_active: this.sessions.size, sessions_created: this.sessions.created };
+    return {
+      ...this.counters, errors_by_code: { ...this.counters.errors_by_code }, frame_errors: { ...this.counters.frame_errors },
+      sessions_active: this.sessions.size, sessions_pending: this.sessions.pendingCount, sessions_created: this.sessions.created,
+    };
+  }
+
+  /**
+   * Counts an uncaught exception or unhandled rejection (`serve`'s crash policy), so it shows in
+   * `/metrics` and `/gateway/stats` while the gateway drains.
+   */
+  noteUncaught(kind: 'exception' | 'rejection'): void {
+    if (kind === 'exception') this.counters.uncaught_exceptions++;
+    else this.counters.unhandled_rejections++;
+  }
+
+  /** Sessions holding input that fairness deferred, and the bytes they hold. */
+  heldInput(): { sessions: number; bytes: number; paused: number } {
+    let sessions = 0;
+    let bytes = 0;
+    let paused = 0;
+    for (const s of this.sessions.all()) {
+      if (s.rxBytes > 0) sessions++;
+      bytes += s.rxBytes;
+      if (s.readPaused) paused++;
+    }
+    return { sessions, bytes, paused };
   }
 
   /** Counters, stage histograms (encoded), queue and processor stats. */
@@ -336,46 +413,209 @@ export class GatewayServer {
     };
   }
 
+  /**
+   * A new connection: refused while stopping; refused (503) when `maxSessions` are open and no
+   * pending session can make room; when `maxPendingSessions` sessions have not completed Hello, the
+   * oldest of them without a Hello in progress is closed (503) to make room, or, if every one has
+   * a Hello in progress, the connection is refused (503).
+   */
   private accept(conn: Connection): void {
     if (this.stopping !== null) {
+      this.counters.refused_connections_shutting_down++;
       void conn.close(0x10, 'gateway shutting down');
       return;
     }
-    if (this.sessions.size >= this.config.maxSessions) {
+    const { maxSessions, maxPendingSessions } = this.config;
+    if (this.sessions.pendingCount >= maxPendingSessions) {
+      let victim: Session | undefined;
+      for (const s of this.sessions.pending()) {
+        if (!s.helloInProgress) { victim = s; break; }
+      }
+      if (victim === undefined) {
+        this.counters.refused_pending_sessions++;
+        void this.sendOutOfBand(conn, 503, 'too many pending sessions',
+          `${maxPendingSessions} sessions are completing Hello (--max-pending-sessions); retry shortly`, 0x14);
+        return;
+      }
+      this.counters.pending_evictions++;
+      void this.failSession(victim, 503, 'too many pending sessions',
+        `${maxPendingSessions} sessions were waiting for Hello (--max-pending-sessions) and this one was the oldest: send Hello right after connecting`, CLOSE_CODE.pending_evicted);
+    } else if (this.sessions.size >= maxSessions) {
       this.counters.refused_max_sessions++;
-      const detail = `the gateway holds its limit of ${this.config.maxSessions} sessions (--max-sessions)`;
-      const frame = ServerPushType.encodeDelimited({ serverSeq: 0, error: { msgId: 0, code: 503, message: 'too many sessions', detail } });
-      void conn.write(frame).catch(() => undefined).finally(() => conn.close(0x14, 'too many sessions'));
+      void this.sendOutOfBand(conn, 503, 'too many sessions', `the gateway holds its limit of ${maxSessions} sessions (--max-sessions)`, 0x14);
       return;
     }
     const session = this.sessions.create(conn);
     session.queue = this.send.createQueue(session.id, (data) => conn.write(data));
-    const decoder = new FrameDecoder<ClientMessage>(ClientMessageType, (msg) => {
-      session.inbox.push({ msg, readAt: performance.now() });
+    session.decoder = new FrameDecoder<ClientMessage>(ClientMessageType, (msg) => {
+      session.turnMessages++;
+      session.inbox.push({ msg, readAt: session.decodingAt });
       if (!session.handling) void this.drainInbox(session);
     }, this.config.maxFrameBytes);
     conn.setHandlers({
-      data: (chunk) => {
-        try {
-          decoder.push(chunk);
-        } catch (err) {
-          const reason = err instanceof FrameError ? err.reason : 'decode';
-          this.counters.frame_errors[reason] = (this.counters.frame_errors[reason] ?? 0) + 1;
-          this.closeSession(session);
-          void conn.close(0x11, `bad frame: ${(err as Error).message}`);
-        }
+      data: (chunk) => this.onData(session, chunk),
+      close: () => {
+        if (session.valid) this.counters.peer_closes++;
+        this.closeSession(session);
       },
-      close: () => this.closeSession(session),
     });
+  }
+
+  /**
+   * Transport data: the chunk is held (no copy) and, unless the session already waits in the
+   * round-robin queue, decoded at once as far as its budget for this turn allows (`serve`).
+   */
+  private onData(session: Session, chunk: Uint8Array): void {
+    if (!session.valid || chunk.length === 0) return;
+    session.rx.push({ chunk, at: performance.now() });
+    session.rxBytes += chunk.length;
+    if (session.scheduled) this.updateReading(session);
+    else this.serve(session, false);
+  }
+
+  /**
+   * Fairness (issue 16 §2): decodes `session`'s held input until it is gone or a budget is spent:
+   * the session's own for this turn (`turnBudget.bytes` decoded, `turnBudget.messages` decoded, or
+   * a full budget of messages not yet handled) or, when called from the round-robin queue
+   * (`queued`), the turn's budget for all queued sessions together (`turnTotalBytes`). What is left
+   * waits in the queue behind the other sessions; while it waits, new input is only held. A
+   * transport that cannot pause is decoded past the budgets beyond a hard cap, so memory stays
+   * bounded. A bad frame fails the session (oversize: out-of-band 413).
+   */
+  private serve(session: Session, queued: boolean): void {
+    if (!session.valid) return;
+    if (session.turnEpoch !== this.epoch) {
+      session.turnEpoch = this.epoch;
+      session.turnBytes = 0;
+      session.turnMessages = 0;
+    }
+    this.armTurn();
+    const budget = this.config.turnBudget;
+    const canPause = pausable(session.conn);
+    while (session.rxBytes > 0 && session.valid) {
+      const overCap = !canPause && session.rxBytes > this.rxHardCap;
+      if (!overCap && (session.turnBytes >= budget.bytes || session.turnMessages >= budget.messages
+        || session.inbox.length >= budget.messages || (queued && this.turnSpent >= this.turnTotalBytes))) break;
+      const head = session.rx[session.rxHead]!;
+      const n = Math.min(head.chunk.length - session.rxOffset, DECODE_SLICE_BYTES, overCap ? Infinity : budget.bytes - session.turnBytes);
+      const piece = n === head.chunk.length ? head.chunk : head.chunk.subarray(session.rxOffset, session.rxOffset + n);
+      session.decodingAt = head.at;
+      session.rxOffset += n;
+      session.rxBytes -= n;
+      session.turnBytes += n;
+      if (queued) this.turnSpent += n;
+      if (session.rxOffset === head.chunk.length) {
+        session.rx[session.rxHead++] = undefined;
+        session.rxOffset = 0;
+        if (session.rxHead === session.rx.length) {
+          session.rx.length = 0;
+          session.rxHead = 0;
+        } else if (session.rxHead >= 64 && session.rxHead * 2 >= session.rx.length) {
+          session.rx.splice(0, session.rxHead);
+          session.rxHead = 0;
+        }
+      }
+      try {
+        session.decoder.push(piece);
+      } catch (err) {
+        this.onFrameError(session, err);
+        return;
+      }
+    }
+    if (!session.valid) return;
+    if (session.rxBytes > 0 && !session.scheduled && session.inbox.length < budget.messages) {
+      // a budget is spent: the rest goes behind every session already waiting
+      session.scheduled = true;
+      this.ready.push(session);
+      this.counters.input_deferrals++;
+    }
+    this.updateReading(session);
+  }
+
+  /**
+   * Held input above the high-water mark stops a pausable transport reading (QUIC flow control
+   * then holds the peer back); below the low-water mark it reads again.
+   */
+  private updateReading(session: Session): void {
+    if (!pausable(session.conn)) return;
+    if (!session.readPaused && session.rxBytes > this.rxHighWater) {
+      session.readPaused = true;
+      this.counters.read_pauses++;
+      session.conn.stopReading();
+    } else if (session.readPaused && session.rxBytes <= this.rxLowWater) {
+      session.readPaused = false;
+      session.conn.resumeReading(); // may deliver at once (re-enters onData): keep it last
+    }
+  }
+
+  /** Makes sure a turn boundary (`runTurn`) follows this event-loop turn. */
+  private armTurn(): void {
+    if (this.turnArmed) return;
+    this.turnArmed = true;
+    setImmediate(this.runTurn);
+  }
+
+  /**
+   * A new turn: fresh budgets for everyone (a new epoch), then the queued sessions are served in
+   * the order they queued, each within its own budget, until the turn's budget for queued input
+   * (`turnTotalBytes`) is spent; the rest keep their place for the next turn. A session with input
+   * left after its share goes to the back (round robin).
+   */
+  private readonly runTurn = (): void => {
+    this.turnArmed = false;
+    this.epoch++;
+    this.turnSpent = 0;
+    const end = this.ready.length;
+    let i = this.readyHead;
+    for (; i < end && this.turnSpent < this.turnTotalBytes; i++) {
+      const s = this.ready[i]!;
+      this.ready[i] = undefined;
+      s.scheduled = false;
+      this.serve(s, true);
+    }
+    this.readyHead = i;
+    if (this.readyHead === this.ready.length) {
+      this.ready = [];
+      this.readyHead = 0;
+    } else {
+      if (this.readyHead >= 1024) {
+        this.ready = this.ready.slice(this.readyHead);
+        this.readyHead = 0;
+      }
+      this.armTurn();
+    }
+  };
+
+  /**
+   * A frame that does not decode: counted by reason; an oversize frame gets an out-of-band 413
+   * naming the limit, other bad frames an out-of-band 400; then the connection is closed.
+   */
+  private onFrameError(session: Session, err: unknown): void {
+    const reason = err instanceof FrameError ? err.reason : 'decode';
+    this.counters.frame_errors[reason] = (this.counters.frame_errors[reason] ?? 0) + 1;
+    const text = (err as Error).message;
+    if (reason === 'oversize') {
+      void this.failSession(session, 413, 'frame too large', `${text} (--max-frame-size)`, CLOSE_CODE.frame);
+    } else {
+      void this.failSession(session, 400, 'bad frame', `${text}; the connection cannot be resynchronised`, CLOSE_CODE.frame);
+    }
   }
 
   private closeSession(session: Session): void {
     if (session.state === 'closed') return;
     this.sessions.remove(session);
     session.queue.close();
+    session.rx.length = 0;
+    session.rxHead = 0;
+    session.rxOffset = 0;
+    session.rxBytes = 0;
+    session.inbox.length = 0;
   }
 
-  /** The connection handler: one request at a time per session, in arrival order. */
+  /**
+   * The connection handler: one request at a time per session, in arrival order. When the inbox
+   * empties and input is held, decoding resumes (within the turn's budget).
+   */
   private async drainInbox(session: Session): Promise<void> {
     session.handling = true;
     try {
@@ -386,6 +626,7 @@ export class GatewayServer {
         } catch (err) {
           await this.onSendError(session, err);
         }
+        if (session.inbox.length === 0 && session.rxBytes > 0 && !session.scheduled) this.serve(session, false);
       }
     } finally {
       session.handling = false;
@@ -401,15 +642,20 @@ export class GatewayServer {
         this.counters.hellos++;
         const hello = msg.hello!;
         let res: { code: number; message: string };
+        session.helloInProgress = true;
         try {
           res = await this.upstream.login(hello.userId ?? '', hello.token ?? '');
         } catch (err) {
           this.counters.upstream_errors++;
           res = { code: 500, message: `login failed: ${(err as Error).message}` };
+        } finally {
+          session.helloInProgress = false;
         }
+        // closed meanwhile (Hello deadline, peer gone, shutdown): nothing to answer
+        if (!session.valid) return;
         if (res.code === 200) {
           session.userId = hello.userId ?? '';
-          session.state = 'active';
+          this.sessions.activate(session);
           await this.sender.send(session, { hello: { msgId, code: res.code, sessionId: session.id, message: res.message } });
           return;
         }
@@ -431,6 +677,15 @@ export class GatewayServer {
           return this.replyError(session, msgId, 400, `seq_id ${seqId} does not increase (last ${session.maxClientSeq})`);
         }
         session.maxClientSeq = seqId;
+        const { maxHeaderEntries, maxHeaderBytes } = this.config;
+        const h = headerSize(msg.business?.headers, maxHeaderEntries);
+        if (h.entries > maxHeaderEntries || h.bytes > maxHeaderBytes) {
+          this.counters.headers_too_large++;
+          this.exportEvent(session, msg, 400, 0, readAt);
+          const what = h.entries > maxHeaderEntries ? `more than ${maxHeaderEntries} entries` : `${h.entries} entries of ${h.bytes} bytes`;
+          return this.replyError(session, msgId, 400, 'headers too large',
+            `${what}; the limits are ${maxHeaderEntries} entries and ${maxHeaderBytes} bytes of keys and values (--max-header-entries, --max-header-bytes)`);
+        }
         if (this.config.sessionRateLimit > 0 && !session.takeToken(this.config.sessionRateLimit)) {
           this.counters.rate_limited++;
           this.exportEvent(session, msg, 429, 0, readAt);
@@ -524,6 +779,14 @@ export class GatewayServer {
     }
     const upstreamUs = (performance.now() - t0) * 1000;
     this.stages.record('upstream_latency', upstreamUs);
+    const answerBytes = upstreamAnswerBytes(resp);
+    if (answerBytes > this.config.maxFrameBytes) {
+      // issue 16 §2: upstream bodies are bounded like client frames (no 16 MiB echo on one event loop)
+      this.counters.upstream_oversize++;
+      this.exportEvent(session, request, 500, upstreamUs, task.readAt);
+      return this.replyError(session, msgId, 500, 'upstream response too large',
+        `the upstream answered ${answerBytes} bytes of data, headers and notify payloads; the limit is ${this.config.maxFrameBytes} (--max-frame-size)`);
+    }
     if (quota !== null) {
       // seed 003: consumption after the business call — awaited store write (sync) or a channel publish (async)
       const tc = performance.now();
