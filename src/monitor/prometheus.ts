@@ -1,24 +1,142 @@
 /**
  * Prometheus exposition of the gateway's figures (prom-client registry and text format). Nothing is
- * recorded twice: at scrape time the metrics are read from the gateway snapshot, and the stage
+ * recorded twice: at build time the metrics are read from the gateway's live figures, and the stage
  * latencies are converted from the HDR histograms (µs) into Prometheus histogram buckets (seconds)
- * through prom-client's custom-metric interface (an object with `name` and `get()`).
+ * through prom-client's custom-metric interface (an object with `name` and `get()`). Every gateway
+ * counter appears, through the table of gateway/counters.ts.
+ *
+ * A build runs on the gateway's thread (the figures live there) in slices of about
+ * `EXPOSITION_SLICE_MS`, yielding to the event loop in between (`Exposition`); the monitor's HTTP
+ * front caches the text for `EXPOSITION_MAX_AGE_MS` (issue 16 §3: a scrape held the gateway's loop
+ * for 12-17 ms, and 200 concurrent scrapes for seconds).
  */
+import { performance } from 'node:perf_hooks';
 import { registerVineQueueMetrics } from '../vinequeue/index.js';
 import { registerQuotaMetrics } from '../quota/index.js';
-import { computedMetric as computed, hdrToPromValues, type PromValue as Value } from '../metrics/prom.js';
+import { computedMetric as computed, hdrToPromValues, prepareHdrConversion, type PromValue as Value } from '../metrics/prom.js';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { SERVER_STAGES } from '../metrics/stages.js';
 import type { GatewayServer } from '../gateway/index.js';
+import { COUNTER_FAMILIES, familySamples, type CounterFamily } from '../gateway/counters.js';
 
-export function createGatewayRegistry(gw: GatewayServer): Registry {
+/** How long a built exposition is served before the next build, ms: at most one build per second. */
+export const EXPOSITION_MAX_AGE_MS = 1000;
+
+/** Work a build does before it yields to the event loop, ms. */
+export const EXPOSITION_SLICE_MS = 0.3;
+
+/** What the exposition cost: builds, scrapes served, and the builds' event-loop time (ms, yields excluded). */
+export interface ExpositionStats {
+  builds: number;
+  scrapes: number;
+  last_build_ms: number;
+  max_build_ms: number;
+}
+
+/**
+ * Builds the text of a registry in slices; concurrent callers of `build()` share one build. The
+ * caller caches (the monitor's front serves one text for `EXPOSITION_MAX_AGE_MS`).
+ */
+export class Exposition {
+  private building: Promise<Buffer> | null = null;
+  readonly stats: ExpositionStats = { builds: 0, scrapes: 0, last_build_ms: 0, max_build_ms: 0 };
+  private readonly registry: Registry;
+
+  /**
+   * @param makeRegistry builds the registry; it receives this exposition's stats, for metrics about
+   *   the exposition itself
+   */
+  constructor(makeRegistry: (stats: () => ExpositionStats) => Registry) {
+    this.registry = makeRegistry(() => this.stats);
+  }
+
+  /** Content type of the exposition (Prometheus text format 0.0.4). */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The exposition bytes (UTF-8); rejects with the registry's error when a build fails. */
+  build(): Promise<Buffer> {
+    this.building ??= this.buildSliced().finally(() => { this.building = null; });
+    return this.building;
+  }
+
+  /**
+   * Builds the text metric by metric, as prom-client's `registry.metrics()` does (same output),
+   * but yields to the event loop whenever `EXPOSITION_SLICE_MS` of work has run, so one build never
+   * holds the gateway's loop for long. `last_build_ms` counts the work, not the yields.
+   */
+  private async buildSliced(): Promise<Buffer> {
+    const t0 = performance.now();
+    const yielded0 = yieldedMs;
+    let sliceStart = t0;
+    const parts: string[] = [];
+    for (const metric of this.registry.getMetricsAsArray()) {
+      parts.push(await this.registry.getSingleMetricAsString(metric.name));
+      if (performance.now() - sliceStart >= EXPOSITION_SLICE_MS) {
+        await yieldTurn();
+        sliceStart = performance.now();
+      }
+    }
+    const body = Buffer.from(`${parts.join('\n\n')}\n`, 'utf8');
+    const busy = performance.now() - t0 - (yieldedMs - yielded0);
+    this.stats.builds++;
+    this.stats.last_build_ms = busy;
+    this.stats.max_build_ms = Math.max(this.stats.max_build_ms, busy);
+    return body;
+  }
+}
+
+/** Time spent waiting in `yieldTurn`, ms (builds subtract it from their duration). */
+let yieldedMs = 0;
+
+/** Resolves on a later event-loop turn (after pending I/O). */
+function yieldTurn(): Promise<void> {
+  const t = performance.now();
+  return new Promise((resolve) => setImmediate(() => {
+    yieldedMs += performance.now() - t;
+    resolve();
+  }));
+}
+
+/**
+ * `gatectl_stage_latency_seconds{stage}`: every stage's HDR histogram converted at build time, one
+ * stage per event-loop turn once a slice of work has run (ten histograms in one go took over 1 ms
+ * with wide histograms).
+ */
+function stageLatencyMetric(gw: GatewayServer) {
+  const name = 'gatectl_stage_latency_seconds';
+  const help = 'Server stage latency (seed 001 stage names), from the HDR histograms';
+  return {
+    name, help, type: 'histogram' as const, aggregator: 'sum' as const,
+    get: async () => {
+      const values: Value[] = [];
+      let sliceStart = performance.now();
+      for (const s of SERVER_STAGES) {
+        values.push(...hdrToPromValues(name, gw.stages.histogram(s), { stage: s }));
+        if (performance.now() - sliceStart >= EXPOSITION_SLICE_MS) {
+          await yieldTurn();
+          sliceStart = performance.now();
+        }
+      }
+      return { name, help, type: 'histogram' as const, aggregator: 'sum' as const, values };
+    },
+  };
+}
+
+/**
+ * The gateway's registry: stage histograms, queue, sessions, every gateway counter, processor,
+ * transport, quota and event-export metrics, the process metrics (`gatectl_process_*`) and, when
+ * `exposition` is given, the monitor's own cost (`gatectl_monitor_*`).
+ */
+export function createGatewayRegistry(gw: GatewayServer, exposition?: () => ExpositionStats): Registry {
   const reg = new Registry();
   collectDefaultMetrics({ register: reg, prefix: 'gatectl_process_' });
+  prepareHdrConversion(gw.stages.histogram(SERVER_STAGES[0]));
   const one = (value: number): Value[] => [{ value, labels: {} }];
   const byLabel = (label: string, o: Record<string, number>): Value[] => Object.entries(o).map(([k, v]) => ({ value: v, labels: { [label]: k } }));
   const metrics = [
-    computed('gatectl_stage_latency_seconds', 'Server stage latency (seed 001 stage names), from the HDR histograms', 'histogram',
-      () => SERVER_STAGES.flatMap((s) => hdrToPromValues('gatectl_stage_latency_seconds', gw.stages.histogram(s), { stage: s }))),
+    stageLatencyMetric(gw),
     computed('gatectl_queue_enqueued_total', 'Frames accepted by the ordered queues', 'counter', () => one(gw.send.stats.totalEnqueued)),
     computed('gatectl_queue_sent_total', 'Frames written', 'counter', () => one(gw.send.stats.totalSent)),
     computed('gatectl_queue_failed_total', 'Frames whose write failed', 'counter', () => one(gw.send.stats.totalFailed)),
@@ -30,13 +148,8 @@ export function createGatewayRegistry(gw: GatewayServer): Registry {
     computed('gatectl_queue_send_queue_length', 'Session drains waiting for a send worker', 'gauge', () => one(gw.send.pool?.queueLength ?? 0)),
     computed('gatectl_queue_worker_utilisation', 'Busy share of each send worker since start (0..1)', 'gauge',
       () => (gw.send.pool?.workerStats() ?? []).map((w) => ({ value: w.utilisation, labels: { worker: w.id } }))),
-    computed('gatectl_sessions_active', 'Live sessions', 'gauge', () => one(gw.sessions.size)),
-    computed('gatectl_requests_total', 'Business requests read', 'counter', () => one(gw.snapshotCounters().requests)),
-    computed('gatectl_responses_total', 'Business responses enqueued', 'counter', () => one(gw.snapshotCounters().responses)),
-    computed('gatectl_error_responses_total', 'ErrorResponses sent, by code', 'counter', () => byLabel('code', gw.snapshotCounters().errors_by_code)),
-    computed('gatectl_frame_errors_total', 'Connections closed for a bad frame, by reason', 'counter', () => byLabel('reason', gw.snapshotCounters().frame_errors)),
-    computed('gatectl_upstream_errors_total', 'Upstream calls that failed (500)', 'counter', () => one(gw.snapshotCounters().upstream_errors)),
-    computed('gatectl_upstream_timeouts_total', 'Upstream calls that timed out (504)', 'counter', () => one(gw.snapshotCounters().upstream_timeouts)),
+    computed('gatectl_fairness_held_input_bytes', 'Bytes read from clients and held for a later event-loop turn, all sessions', 'gauge', () => one(gw.heldInput().bytes)),
+    computed('gatectl_fairness_paused_sessions', 'Sessions whose transport is told not to read (held input above the high-water mark)', 'gauge', () => one(gw.heldInput().paused)),
     computed('gatectl_processor_queue_length', 'AsyncRequestProcessor tasks waiting', 'gauge', () => one(gw.processor?.stats().queue_length ?? 0)),
     computed('gatectl_processor_submitted_total', 'Tasks submitted to the AsyncRequestProcessor', 'counter', () => one(gw.processor?.submitted ?? 0)),
     computed('gatectl_processor_rejected_total', 'Tasks refused with 503 (queue full)', 'counter', () => one(gw.processor?.rejected ?? 0)),
@@ -72,6 +185,18 @@ export function createGatewayRegistry(gw: GatewayServer): Registry {
       return typeof v === 'object' ? byLabel('reason', v) : [];
     }),
   );
+  // every gateway counter (gateway/counters.ts)
+  for (const family of Object.keys(COUNTER_FAMILIES) as CounterFamily[]) {
+    const f = COUNTER_FAMILIES[family];
+    metrics.push(computed(family, f.help, f.type, () => familySamples(family, gw.snapshotCounters())));
+  }
+  if (exposition !== undefined) {
+    metrics.push(
+      computed('gatectl_monitor_exposition_builds_total', 'Times this exposition was built (at most once per second)', 'counter', () => one(exposition().builds)),
+      computed('gatectl_monitor_scrapes_total', 'Scrapes of /metrics answered by the monitor (all but one per build from its cache)', 'counter', () => one(exposition().scrapes)),
+      computed('gatectl_monitor_exposition_build_seconds', 'Event-loop time of the last completed build of this exposition', 'gauge', () => one(exposition().last_build_ms / 1000)),
+    );
+  }
   for (const m of metrics) reg.registerMetric(m as unknown as Parameters<Registry['registerMetric']>[0]);
   registerVineQueueMetrics(reg, () => gw.events?.queue.getMetrics() ?? null);
   if (gw.quota !== null) registerQuotaMetrics(reg, gw.quota);

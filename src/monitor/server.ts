@@ -1,27 +1,23 @@
 /**
  * Monitoring endpoints of seed 000 (HTTP监控接口), JSON on the monitor port, bound to 127.0.0.1 by
  * default. Paths and keys are a contract: the `curl … | jq …` lines of seed 000 work as written.
- * This module serialises gateway snapshots only; it computes nothing the gateway did not measure.
+ * This module builds the bodies from the gateway's live figures on the gateway's thread; it
+ * computes nothing the gateway did not measure. The HTTP server itself runs on a worker thread
+ * (front.ts), so connections, parsing and writing answers never take the gateway's event loop.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { timingSafeEqual } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import { AddressInUseError, InvalidInputError } from '../errors.js';
-import type { GatewayServer, PushTarget } from '../gateway/index.js';
+import type { GatewayServer } from '../gateway/index.js';
 import { QUEUE_ENV } from '../queue/index.js';
 import { summarize } from '../metrics/histogram.js';
 import { optimizationAnalysis } from './optimization.js';
-import { createGatewayRegistry } from './prometheus.js';
+import { Exposition, EXPOSITION_MAX_AGE_MS, createGatewayRegistry } from './prometheus.js';
+import { familyByLabel } from '../gateway/counters.js';
 import { quotaHealthJson, quotaStatsJson } from '../quota/index.js';
+import { isLoopbackHost, startFront, type FrontOptions, type FrontPort, type FrontReply, type FrontRequest } from './front.js';
 
-/** Every JSON endpoint, plus /metrics (Prometheus text). */
-export const MONITOR_ENDPOINTS = ['/healthz', '/queue/async-stats', '/queue/optimization', '/queue/config', '/latency/send-ordered', '/latency/business', '/processor/stats', '/events/stats', '/quota/stats', '/quota/health', '/metrics'] as const;
-
-/** Admin endpoints, served only with `--admin`. */
-export const ADMIN_ENDPOINTS = ['/push'] as const;
-
-/** Largest accepted admin request body, bytes. */
-const MAX_ADMIN_BODY_BYTES = 1 << 20;
+export { ADMIN_ENDPOINTS, MONITOR_ENDPOINTS, isLoopbackHost, parsePushRequest } from './front.js';
 
 /** Options of the monitor server. */
 export interface MonitorOptions {
@@ -29,52 +25,13 @@ export interface MonitorOptions {
   admin?: boolean;
   /** bearer token every request must carry (`Authorization: Bearer …`); required off loopback */
   token?: string;
-}
-
-/** True for 127.0.0.0/8, ::1 and localhost: addresses only this machine reaches. */
-export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
-}
-
-/** A rejected admin request: HTTP status and what to fix. */
-class AdminRequestError extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
-  }
-}
-
-/**
- * Parses a `POST /push` body: JSON `{"topic": string, "payload"?: string (UTF-8) | "payload_base64"?: string,
- * and exactly one of "session_id": string, "user_id": string, "all": true}`. Throws AdminRequestError (400).
- */
-export function parsePushRequest(text: string): { target: PushTarget; topic: string; payload: Uint8Array } {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (err) {
-    throw new AdminRequestError(400, `body is not JSON (${(err as Error).message}); send {"all": true, "topic": "news", "payload": "hello"}`);
-  }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new AdminRequestError(400, 'body must be a JSON object, e.g. {"all": true, "topic": "news"}');
-  const b = body as Record<string, unknown>;
-  if (typeof b.topic !== 'string' || b.topic === '') throw new AdminRequestError(400, '"topic" must be a non-empty string');
-  const targets = [b.session_id !== undefined, b.user_id !== undefined, b.all !== undefined].filter(Boolean).length;
-  if (targets !== 1) throw new AdminRequestError(400, 'give exactly one target: "session_id": "s1", "user_id": "u1" or "all": true');
-  let target: PushTarget;
-  if (b.session_id !== undefined) {
-    if (typeof b.session_id !== 'string') throw new AdminRequestError(400, '"session_id" must be a string such as "s1"');
-    target = { sessionId: b.session_id };
-  } else if (b.user_id !== undefined) {
-    if (typeof b.user_id !== 'string') throw new AdminRequestError(400, '"user_id" must be a string');
-    target = { userId: b.user_id };
-  } else {
-    if (b.all !== true) throw new AdminRequestError(400, '"all" must be true');
-    target = { all: true };
-  }
-  if (b.payload !== undefined && b.payload_base64 !== undefined) throw new AdminRequestError(400, 'give "payload" (UTF-8) or "payload_base64", not both');
-  if (b.payload !== undefined && typeof b.payload !== 'string') throw new AdminRequestError(400, '"payload" must be a string');
-  if (b.payload_base64 !== undefined && typeof b.payload_base64 !== 'string') throw new AdminRequestError(400, '"payload_base64" must be a base64 string');
-  const payload = typeof b.payload_base64 === 'string' ? Buffer.from(b.payload_base64, 'base64') : Buffer.from((b.payload as string | undefined) ?? '', 'utf8');
-  return { target, topic: b.topic, payload };
+  /** longest a `/metrics` text is served from the cache, ms (default 1000) */
+  metricsMaxAgeMs?: number;
+  /**
+   * where the HTTP front runs: `worker` (default, its own thread) or `inline` (this thread, over a
+   * MessageChannel: for measuring what the worker saves)
+   */
+  front?: 'worker' | 'inline';
 }
 
 /** Seed 000 性能调优指南 presets, as environment settings. */
@@ -84,11 +41,47 @@ export const CONFIGURATION_EXAMPLES = {
   debug: { QUEUE_ENABLE_ASYNC_SEND: 'false', QUEUE_ENABLE_DEBUG_LOG: 'true' },
 } as const;
 
+/**
+ * `/gateway/stats` (issue 16 §4): every gateway counter, and the same counters grouped the way an
+ * operator asks: sessions by state, closes, refused connections and refused requests by reason,
+ * frame errors by reason, login failures, error responses by code, fairness and crash counts. The
+ * groups come from the table `/metrics` is built from (gateway/counters.ts).
+ */
+export function gatewayStatsJson(gw: GatewayServer): unknown {
+  const c = gw.snapshotCounters();
+  const held = gw.heldInput();
+  const frameErrors = Object.values(c.frame_errors).reduce((a, b) => a + b, 0);
+  return {
+    gateway_stats: {
+      sessions: {
+        total: c.sessions_active,
+        by_state: { connected: c.sessions_pending, active: c.sessions_active - c.sessions_pending },
+        created: c.sessions_created,
+        limits: { max_sessions: gw.config.maxSessions, max_pending_sessions: gw.config.maxPendingSessions, hello_timeout_ms: gw.config.helloTimeoutMs },
+      },
+      closes_by_reason: { ...familyByLabel('gatectl_session_closes_total', 'reason', c), login_refused: c.login_failures, frame_error: frameErrors },
+      connections_refused_by_reason: familyByLabel('gatectl_connections_refused_total', 'reason', c),
+      requests_refused_by_reason: { ...familyByLabel('gatectl_requests_refused_total', 'reason', c), processor_queue_full: gw.processor?.rejected ?? 0 },
+      frame_errors_by_reason: c.frame_errors,
+      login_failures: c.login_failures,
+      errors_by_code: c.errors_by_code,
+      fairness: {
+        deferrals: c.input_deferrals, read_pauses: c.read_pauses, sessions_holding_input: held.sessions, held_input_bytes: held.bytes,
+        paused_sessions: held.paused, turn_budget: gw.config.turnBudget, max_frame_bytes: gw.config.maxFrameBytes,
+      },
+      uncaught_errors: familyByLabel('gatectl_uncaught_errors_total', 'kind', c),
+      counters: c,
+    },
+  };
+}
+
 /** Builds the JSON body of a monitor path, or null for an unknown path (pure over the gateway's snapshot). */
 export function monitorBody(gw: GatewayServer, path: string): unknown {
   switch (path) {
     case '/healthz':
       return { status: 'ok', sessions: gw.sessions.size, transport: gw.transportStats() };
+    case '/gateway/stats':
+      return gatewayStatsJson(gw);
     case '/queue/config': {
       const q = gw.config.queue;
       return {
@@ -153,6 +146,26 @@ export function monitorBody(gw: GatewayServer, path: string): unknown {
   }
 }
 
+/** What the monitor uses of the front's thread: a Worker, or the inline stand-in. */
+type FrontHandle = Pick<Worker, 'postMessage' | 'on' | 'once' | 'unref' | 'terminate'>;
+
+/** The front on this thread, behind a MessageChannel, shaped like the worker it replaces. */
+function inlineFront(options: FrontOptions): FrontHandle {
+  const { port1, port2 } = new MessageChannel();
+  const events = new EventEmitter();
+  port1.on('message', (m) => events.emit('message', m));
+  port2.once('close', () => events.emit('exit', 0));
+  startFront(options, port2 as unknown as FrontPort);
+  const handle = {
+    postMessage: (m: unknown) => port1.postMessage(m),
+    on: (e: string, f: (...a: unknown[]) => void) => { events.on(e, f); return handle; },
+    once: (e: string, f: (...a: unknown[]) => void) => { events.once(e, f); return handle; },
+    unref: () => { port1.unref(); port2.unref(); },
+    terminate: async () => { port1.close(); return 0; },
+  };
+  return handle as unknown as FrontHandle;
+}
+
 /** A running monitor server. */
 export interface MonitorServer {
   /** `http://host:port` */
@@ -162,84 +175,87 @@ export interface MonitorServer {
 
 /**
  * Starts the monitor on host:port (and, with `options.admin`, `POST /push`). With `options.token`,
- * every request needs `Authorization: Bearer <token>` (401 otherwise). Rejects with
- * InvalidInputError when `host` is not loopback and no token is given (issue 7: the monitor and
- * admin endpoints are never open to the network), AddressInUseError when the port is taken.
+ * every request needs `Authorization: Bearer <token>` (401 otherwise). The HTTP server runs on a
+ * worker thread; bodies are built here when it asks, `/metrics` at most once per
+ * `options.metricsMaxAgeMs` (1 s) whatever the scrape rate, in slices of at most about 0.3 ms of
+ * this thread's event loop (issue 16 §3). Rejects with InvalidInputError when `host` is not
+ * loopback and no token is given (issue 7: the monitor and admin endpoints are never open to the
+ * network), AddressInUseError when the port is taken.
  */
 export function startMonitor(gw: GatewayServer, host: string, port: number, options: MonitorOptions = {}): Promise<MonitorServer> {
   if (!isLoopbackHost(host) && (options.token === undefined || options.token === '')) {
-    return Promise.reject(new InvalidInputError(`--monitor-host ${host} is reachable from other machines: give --monitor-token TOKEN (clients send "Authorization: Bearer TOKEN"), or bind 127.0.0.1`));
+    return Promise.reject(new InvalidInputError(`--monitor-host ${host} is reachable from other machines: give a token (--monitor-token-file FILE or GATECTL_MONITOR_TOKEN; clients send "Authorization: Bearer TOKEN"), or bind 127.0.0.1`));
   }
-  const expected = options.token !== undefined && options.token !== '' ? Buffer.from(`Bearer ${options.token}`) : null;
-  const registry = createGatewayRegistry(gw);
-  const sendJson = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
-    res.writeHead(status, { 'content-type': 'application/json', ...headers });
-    res.end(JSON.stringify(body, null, 2));
+  const exposition = new Exposition((stats) => createGatewayRegistry(gw, stats));
+  const workerData: FrontOptions = {
+    host, port, admin: options.admin === true, metricsMaxAgeMs: options.metricsMaxAgeMs ?? EXPOSITION_MAX_AGE_MS,
+    ...(options.token !== undefined ? { token: options.token } : {}),
   };
-  const server = http.createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0]!;
-    if (expected !== null) {
-      const got = Buffer.from(req.headers.authorization ?? '');
-      if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
-        return sendJson(res, 401, { error: 'missing or wrong bearer token: send "Authorization: Bearer <--monitor-token>"' }, { 'www-authenticate': 'Bearer' });
-      }
-    }
-    if (options.admin === true && path === '/push') return handlePush(gw, req, res, sendJson);
-    const known = (MONITOR_ENDPOINTS as readonly string[]).includes(path);
-    if (!known) return sendJson(res, 404, { error: `no such endpoint: ${path}`, endpoints: MONITOR_ENDPOINTS });
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      return sendJson(res, 405, { error: `${req.method} is not allowed on ${path}: use GET` }, { allow: 'GET, HEAD' });
-    }
-    if (path === '/metrics') {
-      registry.metrics().then((text) => {
-        res.writeHead(200, { 'content-type': registry.contentType });
-        res.end(text);
-      }, (err: Error) => sendJson(res, 500, { error: `metrics failed: ${err.message}` }));
+  const worker: FrontHandle = options.front === 'inline' ? inlineFront(workerData) : new Worker(new URL('./front-worker.js', import.meta.url), { workerData });
+  const reply = (m: FrontReply) => worker.postMessage(m);
+  const replyJson = (id: number, status: number, body: unknown) => reply({ type: 'reply', id, status, contentType: 'application/json', body: JSON.stringify(body, null, 2) });
+  const onRequest = (m: FrontRequest): void => {
+    if (m.type === 'push') {
+      gw.push(m.target, { topic: m.topic, payload: m.payload }).then(
+        (delivered) => replyJson(m.id, 200, { delivered }),
+        (err: Error) => replyJson(m.id, 500, { error: `push failed: ${err.message}` }),
+      );
       return;
     }
-    const body = monitorBody(gw, path);
-    // /quota/health answers 503 when unhealthy, so a probe can use the status alone
-    const status = path === '/quota/health' && (body as { healthy: boolean }).healthy === false ? 503 : 200;
-    sendJson(res, status, body);
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => {
-      reject(err.code === 'EADDRINUSE'
-        ? new AddressInUseError(`monitor port ${host}:${port} is already in use: pass --monitor-port 0 or another free port`)
-        : err);
-    });
-    server.listen(port, host, () => {
-      const a = server.address() as AddressInfo;
-      const h = a.address.includes(':') ? `[${a.address}]` : a.address;
-      resolve({
-        url: `http://${h}:${a.port}`,
-        close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
-      });
-    });
-  });
-}
-
-/** `POST /push`: reads the body (at most 1 MiB), pushes, answers `{"delivered": n}`. */
-function handlePush(gw: GatewayServer, req: http.IncomingMessage, res: http.ServerResponse,
-  sendJson: (res: http.ServerResponse, status: number, body: unknown, headers?: Record<string, string>) => void): void {
-  if (req.method !== 'POST') return sendJson(res, 405, { error: `${req.method} is not allowed on /push: use POST` }, { allow: 'POST' });
-  const chunks: Buffer[] = [];
-  let size = 0;
-  req.on('data', (c: Buffer) => {
-    size += c.length;
-    if (size <= MAX_ADMIN_BODY_BYTES) chunks.push(c);
-  });
-  req.on('end', () => {
-    if (size > MAX_ADMIN_BODY_BYTES) return sendJson(res, 413, { error: `body is ${size} bytes; the limit is ${MAX_ADMIN_BODY_BYTES}` });
-    let parsed;
-    try {
-      parsed = parsePushRequest(Buffer.concat(chunks).toString('utf8'));
-    } catch (err) {
-      return sendJson(res, err instanceof AdminRequestError ? err.status : 500, { error: (err as Error).message });
+    if (m.type !== 'body') return;
+    if (m.path === '/metrics') {
+      exposition.stats.scrapes = m.scrapes;
+      exposition.build().then(
+        (body) => reply({ type: 'reply', id: m.id, status: 200, contentType: exposition.contentType, body }),
+        (err: Error) => replyJson(m.id, 500, { error: `metrics failed: ${err.message}` }),
+      );
+      return;
     }
-    gw.push(parsed.target, { topic: parsed.topic, payload: parsed.payload }).then(
-      (delivered) => sendJson(res, 200, { delivered }),
-      (err: Error) => sendJson(res, 500, { error: `push failed: ${err.message}` }),
-    );
+    let body: unknown;
+    try {
+      body = monitorBody(gw, m.path);
+    } catch (err) {
+      return replyJson(m.id, 500, { error: `${m.path} failed: ${(err as Error).message}` });
+    }
+    if (body === null) return replyJson(m.id, 404, { error: `no such endpoint: ${m.path}` });
+    // /quota/health answers 503 when unhealthy, so a probe can use the status alone
+    const status = m.path === '/quota/health' && (body as { healthy: boolean }).healthy === false ? 503 : 200;
+    replyJson(m.id, status, body);
+  };
+  return new Promise((resolve, reject) => {
+    let listening = false;
+    worker.on('error', (err) => {
+      if (!listening) reject(err);
+      else gw.log.error({ err }, 'monitor front failed: the monitor is down, the gateway goes on');
+    });
+    worker.once('exit', (code) => {
+      if (!listening) reject(new Error(`monitor worker exited with code ${code} before listening`));
+    });
+    worker.on('message', (m: FrontRequest) => {
+      if (m.type === 'listening') {
+        listening = true;
+        worker.unref();
+        const h = m.address.includes(':') ? `[${m.address}]` : m.address;
+        let closing: Promise<void> | null = null;
+        resolve({
+          url: `http://${h}:${m.port}`,
+          close: () => {
+            closing ??= new Promise<void>((done) => {
+              const timer = setTimeout(() => void worker.terminate().then(() => done()), 2000);
+              worker.once('exit', () => { clearTimeout(timer); done(); });
+              reply({ type: 'close' });
+            });
+            return closing;
+          },
+        });
+      } else if (m.type === 'listen-error') {
+        void worker.terminate();
+        reject(m.code === 'EADDRINUSE'
+          ? new AddressInUseError(`monitor port ${host}:${port} is already in use: pass --monitor-port 0 or another free port`)
+          : new Error(`monitor cannot listen on ${host}:${port}: ${m.message}`));
+      } else {
+        onRequest(m);
+      }
+    });
   });
 }
