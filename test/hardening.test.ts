@@ -44,36 +44,27 @@ async function withinSomeAttempt(tries: number, attempt: (i: number) => Promise<
   return { ok: false, notes };
 }
 
-test('Hello deadline: 200 heartbeat-only connections cannot fill --max-sessions 200; 20 real clients get in; each Hello-less one is displaced (503) or closed at the deadline (408)', { timeout: 60_000 }, async () => {
-  const gw = await startInProcessGateway(resolveGatewayConfig({ ...flags, 'max-sessions': 200, 'hello-timeout': '1500ms' }, {}) as never);
+type InProcess = Awaited<ReturnType<typeof startInProcessGateway>>;
+type HelloLess = Awaited<ReturnType<typeof helloLessSessions>>;
+
+/** The gateway's counters once `cond` holds (polled every 20 ms, at most 2 s), else the last ones. */
+async function countersWhen(gw: InProcess, cond: (c: GatewayCounters) => boolean): Promise<GatewayCounters> {
+  let c = (await gw.snapshot()).counters;
+  for (let i = 0; i < 100 && !cond(c); i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    c = (await gw.snapshot()).counters;
+  }
+  return c;
+}
+
+/** An in-process gateway with `extra` flags and 200 Hello-less connections (a Heartbeat every `everyMs`), torn down after `fn`. */
+async function withHelloLess(extra: Partial<GatewayFlags>, everyMs: number, fn: (gw: InProcess, bad: HelloLess) => Promise<void>): Promise<void> {
+  const gw = await startInProcessGateway(resolveGatewayConfig({ ...flags, ...extra }, {}) as never);
   const dialer = await getTransport('quic').createDialer({ ca: gw.certPem, connectTimeoutMs: 10_000 });
   try {
-    const bad = await helloLessSessions(dialer, gw.port, 200, 200);
+    const bad = await helloLessSessions(dialer, gw.port, 200, everyMs);
     try {
-      let c: GatewayCounters = (await gw.snapshot()).counters;
-      for (let i = 0; i < 100 && c.pending_evictions < 180; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-        c = (await gw.snapshot()).counters;
-      }
-      // default --max-pending-sessions: 10% of --max-sessions; each newer connection displaced the oldest
-      assert.equal(c.sessions_pending, 20);
-      assert.equal(c.pending_evictions, 180);
-      const r = await runLoad(loadOptions('real', { clients: 20, 'rate-per-client': '5', duration: '1s' }), gw);
-      assert.equal(r.client.connected, 20, 'every real client said Hello');
-      assert.equal(r.client.responses, r.client.requests_sent);
-      assert.deepEqual(r.client.errors_by_code, {});
-      await waitFor(() => bad.conns.every((x) => x.closed), 10_000, 'every Hello-less connection to be closed');
-      // each was displaced by a newer connection (503) or, if still pending at its deadline, timed out (408)
-      const oob = bad.conns.map((x) => x.pushes.find((p) => (p.serverSeq ?? 0) === 0)?.error);
-      const timedOut = oob.filter((e) => e?.code === 408);
-      assert.ok(oob.every((e) => e?.code === 408 || e?.code === 503), JSON.stringify(oob.filter((e) => e?.code !== 408 && e?.code !== 503)));
-      for (const e of timedOut) assert.match(e!.detail ?? '', /no Hello completed within 1500 ms .*--hello-timeout.*heartbeats do not extend it/);
-      assert.match(oob.find((e) => e?.code === 503)!.detail ?? '', /--max-pending-sessions.*send Hello right after connecting/);
-      const end = (await gw.snapshot()).counters;
-      assert.equal(end.hello_timeouts, timedOut.length);
-      assert.equal(end.pending_evictions, oob.filter((e) => e?.code === 503).length);
-      assert.equal(end.sessions_pending, 0);
-      assert.equal(end.errors_by_code['408'] ?? 0, end.hello_timeouts);
+      await fn(gw, bad);
     } finally {
       await bad.stop();
     }
@@ -81,36 +72,46 @@ test('Hello deadline: 200 heartbeat-only connections cannot fill --max-sessions 
     await dialer.close();
     await gw.stop();
   }
+}
+
+test('Hello deadline: 200 heartbeat-only connections cannot fill --max-sessions 200; 20 real clients get in; each Hello-less one is displaced (503) or closed at the deadline (408)', { timeout: 60_000 }, async () => {
+  await withHelloLess({ 'max-sessions': 200, 'hello-timeout': '1500ms' }, 200, async (gw, bad) => {
+    const c = await countersWhen(gw, (x) => x.pending_evictions >= 180);
+    // default --max-pending-sessions: 10% of --max-sessions; each newer connection displaced the oldest
+    assert.equal(c.sessions_pending, 20);
+    assert.equal(c.pending_evictions, 180);
+    const r = await runLoad(loadOptions('real', { clients: 20, 'rate-per-client': '5', duration: '1s' }), gw);
+    assert.equal(r.client.connected, 20, 'every real client said Hello');
+    assert.equal(r.client.responses, r.client.requests_sent);
+    assert.deepEqual(r.client.errors_by_code, {});
+    await waitFor(() => bad.conns.every((x) => x.closed), 10_000, 'every Hello-less connection to be closed');
+    // each was displaced by a newer connection (503) or, if still pending at its deadline, timed out (408)
+    const oob = bad.conns.map((x) => x.pushes.find((p) => (p.serverSeq ?? 0) === 0)?.error);
+    const timedOut = oob.filter((e) => e?.code === 408);
+    assert.ok(oob.every((e) => e?.code === 408 || e?.code === 503), JSON.stringify(oob.filter((e) => e?.code !== 408 && e?.code !== 503)));
+    for (const e of timedOut) assert.match(e!.detail ?? '', /no Hello completed within 1500 ms .*--hello-timeout.*heartbeats do not extend it/);
+    assert.match(oob.find((e) => e?.code === 503)!.detail ?? '', /--max-pending-sessions.*send Hello right after connecting/);
+    const end = (await gw.snapshot()).counters;
+    assert.equal(end.hello_timeouts, timedOut.length);
+    assert.equal(end.pending_evictions, oob.filter((e) => e?.code === 503).length);
+    assert.equal(end.sessions_pending, 0);
+    assert.equal(end.errors_by_code['408'] ?? 0, end.hello_timeouts);
+  });
 });
 
-test('real clients connect while 200 pending sessions exist (--max-pending-sessions 250); the deadline closes all 200', { timeout: 60_000 }, async () => {
-  const gw = await startInProcessGateway(resolveGatewayConfig({ ...flags, 'max-sessions': 1000, 'max-pending-sessions': 250, 'hello-timeout': '2s' }, {}) as never);
-  const dialer = await getTransport('quic').createDialer({ ca: gw.certPem, connectTimeoutMs: 10_000 });
-  try {
-    const bad = await helloLessSessions(dialer, gw.port, 200, 300);
-    try {
-      await waitFor(() => bad.conns.length === 200, 1000, 'connections');
-      let c = (await gw.snapshot()).counters;
-      for (let i = 0; i < 100 && c.sessions_pending < 200; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-        c = (await gw.snapshot()).counters;
-      }
-      assert.equal(c.sessions_pending, 200);
-      const r = await runLoad(loadOptions('real', { clients: 20, 'rate-per-client': '5', duration: '1s' }), gw);
-      assert.equal(r.client.connected, 20);
-      assert.equal(r.client.responses, r.client.requests_sent);
-      await waitFor(() => bad.conns.every((x) => x.closed), 10_000, 'the deadline');
-      const end = (await gw.snapshot()).counters;
-      assert.equal(end.hello_timeouts, 200);
-      assert.equal(end.pending_evictions, 0);
-      assert.ok(bad.conns.every((x) => x.pushes[0]?.error?.code === 408 && (x.pushes[0]?.serverSeq ?? 0) === 0));
-    } finally {
-      await bad.stop();
-    }
-  } finally {
-    await dialer.close();
-    await gw.stop();
-  }
+test('real clients connect while 200 pending sessions exist (--max-pending-sessions 250); the deadline closes all 200 with 408', { timeout: 60_000 }, async () => {
+  await withHelloLess({ 'max-sessions': 1000, 'max-pending-sessions': 250, 'hello-timeout': '2s' }, 300, async (gw, bad) => {
+    const c = await countersWhen(gw, (x) => x.sessions_pending >= 200);
+    assert.equal(c.sessions_pending, 200);
+    const r = await runLoad(loadOptions('real', { clients: 20, 'rate-per-client': '5', duration: '1s' }), gw);
+    assert.equal(r.client.connected, 20);
+    assert.equal(r.client.responses, r.client.requests_sent);
+    await waitFor(() => bad.conns.every((x) => x.closed), 10_000, 'the deadline');
+    const end = (await gw.snapshot()).counters;
+    assert.equal(end.hello_timeouts, 200);
+    assert.equal(end.pending_evictions, 0);
+    assert.ok(bad.conns.every((x) => x.pushes[0]?.error?.code === 408 && (x.pushes[0]?.serverSeq ?? 0) === 0));
+  });
 });
 
 test('limits answer clearly and close only the offender: a frame over --max-frame-size gets 413, too many header entries or bytes 400, an upstream answer over the limit 500', { timeout: 30_000 }, async () => {
