@@ -28,7 +28,7 @@ export const gatewayFlags = {
   'max-pending-sessions': Flags.integer({ description: 'sessions still without a completed Hello, at most; they count towards --max-sessions (default 10% of it; 1 to --max-sessions)' }),
   'max-header-entries': Flags.integer({ description: 'entries in one request\'s headers map, at most; beyond it 400 (default 64)' }),
   'max-header-bytes': Flags.integer({ description: 'bytes of one request\'s header keys and values, at most; beyond it 400 (default 8192)' }),
-  'turn-budget-bytes': Flags.integer({ description: 'fairness: bytes of one session\'s input decoded per event-loop turn before the other sessions go (default 8192; 1024 to 16777216)' }),
+  'turn-budget-bytes': Flags.integer({ description: 'fairness: bytes of one session\'s input decoded per event-loop turn before the other sessions go (default 4096; 1024 to 16777216)' }),
   'turn-budget-messages': Flags.integer({ description: 'fairness: messages of one session handled per event-loop turn before the other sessions go (default 32; 1 to 100000)' }),
   quota: Flags.string({ description: 'seed 003 quota consumption: auto (sync with --mode sync, async with --mode async), sync, async or off', default: 'auto' }),
   config: Flags.string({ description: 'YAML config with an async_quota: section (seed 003 keys: enabled, consumer.worker_count, channel_size, batch_size, flush_interval, retry_attempts, retry_delay)' }),

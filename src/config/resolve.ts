@@ -138,7 +138,7 @@ export interface GatewayFlags {
   'max-header-entries'?: number;
   /** bytes of one request's header keys and values, at most (default 8192) */
   'max-header-bytes'?: number;
-  /** fairness: bytes of one session's input decoded per event-loop turn (default 8192) */
+  /** fairness: bytes of one session's input decoded per event-loop turn (default 4096) */
   'turn-budget-bytes'?: number;
   /** fairness: messages of one session dispatched per event-loop turn (default 32) */
   'turn-budget-messages'?: number;

@@ -50,13 +50,15 @@ export const DEFAULT_MAX_HEADER_ENTRIES = 64;
 export const DEFAULT_MAX_HEADER_BYTES = 8 * 1024;
 
 /**
- * Default per-session budget per event-loop turn: 8 KiB decoded and 32 messages dispatched; the
- * sessions queued for a later turn share 4 × 8 KiB per turn. Measured with five senders of 64 KiB
- * frames beside 100 clients at 10 requests/s (issue 16): 64 KiB per session let the big senders'
- * datagrams fill the listener's one UDP receive queue (the others' p50 13-30 ms, p99 90-130 ms);
- * 8 KiB kept the others' p50 at 5-8 ms and the big senders got more through, not less.
+ * Default per-session budget per event-loop turn: 4 KiB decoded and 32 messages dispatched; the
+ * sessions queued for a later turn share 4 × 4 KiB per turn. Measured with five senders of 64 KiB
+ * frames (4 in flight each) beside 100 clients at 10 requests/s, the gateway in its own process
+ * (issue 16): with 64 KiB per session the others' p99 went from 5.5 to 57-69 ms, with 8 KiB to
+ * 31-37 ms, with 4 KiB to 25-27 ms (1 KiB: 27 ms); the big senders got as much through either way
+ * (3,700-5,100 answers in 8 s): what a small budget stops is their datagrams crowding the
+ * listener's one UDP receive queue.
  */
-export const DEFAULT_TURN_BUDGET = { bytes: 8 * 1024, messages: 32 } as const;
+export const DEFAULT_TURN_BUDGET = { bytes: 4 * 1024, messages: 32 } as const;
 
 /** Seed 004 DefaultAsyncConfig. */
 export function defaultProcessorConfig(): ProcessorConfig {
