@@ -77,8 +77,12 @@ export const TRANSPORT_GOALS = Object.freeze({
 export const MEMORY_SETTLE_MS = 1000;
 /** Requests each connection echoes (all in flight at once) before the memory sample and the window. */
 export const PRIME_ECHOES = 3;
-/** The committed reference result the transport section compares its QUIC raw echo with (issue 13). */
-export const REFERENCE_RESULT_FILE = 'reports/reference/loadgen-bench.json';
+/**
+ * The committed result the transport section compares its QUIC raw echo with (issue 13): the last
+ * reference run of the `quic` transport on @matrixai/quic's JS layer (2026-11-21), kept under its
+ * own name when reports/reference/loadgen-bench.json was refreshed with the native driver.
+ */
+export const REFERENCE_RESULT_FILE = 'reports/reference/loadgen-bench-matrixai-js.json';
 
 /** Benchmark options. */
 export interface LoadgenBenchOptions {
