@@ -87,6 +87,20 @@ export class Exposition {
   }
 }
 
+/** `read()`'s value, computed again only when the last one is more than `maxAgeMs` (default 100 ms) old. */
+function fresh<T>(read: () => T, maxAgeMs = 100): () => T {
+  let at = -Infinity;
+  let value: T;
+  return () => {
+    const now = performance.now();
+    if (now - at > maxAgeMs) {
+      value = read();
+      at = now;
+    }
+    return value;
+  };
+}
+
 /** Time spent waiting in `yieldTurn`, ms (builds subtract it from their duration). */
 let yieldedMs = 0;
 
@@ -134,6 +148,9 @@ export function createGatewayRegistry(gw: GatewayServer, exposition?: () => Expo
   collectDefaultMetrics({ register: reg, prefix: 'gatectl_process_' });
   prepareHdrConversion(gw.stages.histogram(SERVER_STAGES[0]));
   const one = (value: number): Value[] => [{ value, labels: {} }];
+  // figures that walk every session or connection: read once per build, not once per metric
+  const transportStats = fresh(() => gw.transportStats());
+  const heldInput = fresh(() => gw.heldInput());
   const byLabel = (label: string, o: Record<string, number>): Value[] => Object.entries(o).map(([k, v]) => ({ value: v, labels: { [label]: k } }));
   const metrics = [
     stageLatencyMetric(gw),
@@ -148,15 +165,15 @@ export function createGatewayRegistry(gw: GatewayServer, exposition?: () => Expo
     computed('gatectl_queue_send_queue_length', 'Session drains waiting for a send worker', 'gauge', () => one(gw.send.pool?.queueLength ?? 0)),
     computed('gatectl_queue_worker_utilisation', 'Busy share of each send worker since start (0..1)', 'gauge',
       () => (gw.send.pool?.workerStats() ?? []).map((w) => ({ value: w.utilisation, labels: { worker: w.id } }))),
-    computed('gatectl_fairness_held_input_bytes', 'Bytes read from clients and held for a later event-loop turn, all sessions', 'gauge', () => one(gw.heldInput().bytes)),
-    computed('gatectl_fairness_paused_sessions', 'Sessions whose transport is told not to read (held input above the high-water mark)', 'gauge', () => one(gw.heldInput().paused)),
+    computed('gatectl_fairness_held_input_bytes', 'Bytes read from clients and held for a later event-loop turn, all sessions', 'gauge', () => one(heldInput().bytes)),
+    computed('gatectl_fairness_paused_sessions', 'Sessions whose transport is told not to read (held input above the high-water mark)', 'gauge', () => one(heldInput().paused)),
     computed('gatectl_processor_queue_length', 'AsyncRequestProcessor tasks waiting', 'gauge', () => one(gw.processor?.stats().queue_length ?? 0)),
     computed('gatectl_processor_submitted_total', 'Tasks submitted to the AsyncRequestProcessor', 'counter', () => one(gw.processor?.submitted ?? 0)),
     computed('gatectl_processor_rejected_total', 'Tasks refused with 503 (queue full)', 'counter', () => one(gw.processor?.rejected ?? 0)),
     computed('gatectl_processor_skipped_invalid_session_total', 'Tasks skipped because their session closed', 'counter', () => one(gw.processor?.skippedInvalidSession ?? 0)),
   ];
   const transport = (key: string): Value[] => {
-    const v = gw.transportStats()?.[key];
+    const v = transportStats()?.[key];
     return typeof v === 'number' ? one(v) : [];
   };
   const TRANSPORT_COUNTERS: [string, string][] = [
@@ -181,7 +198,7 @@ export function createGatewayRegistry(gw: GatewayServer, exposition?: () => Expo
   metrics.push(
     computed('gatectl_transport_connections', 'Transport connections open (handshaking, established or draining)', 'gauge', () => transport('connections')),
     computed('gatectl_transport_invalid_datagrams_total', 'Datagrams dropped before reaching a connection, by reason', 'counter', () => {
-      const v = gw.transportStats()?.invalid_datagrams;
+      const v = transportStats()?.invalid_datagrams;
       return typeof v === 'object' ? byLabel('reason', v) : [];
     }),
   );
