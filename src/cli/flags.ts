@@ -40,6 +40,7 @@ export const gatewayFlags = {
   'events-dir': Flags.string({ description: 'WAL directory of the event export (default .gatectl/events-wal)' }),
   'session-buffer-limit': Flags.integer({ description: 'frames a session may have unwritten before it is closed as a slow consumer (default 10000)', min: 1 }),
   'write-stall-timeout': Flags.string({ description: 'a write pending this long closes the session as a slow consumer (default 10s; 0 = never)' }),
+  'quic-retry': Flags.boolean({ description: 'QUIC: validate a new client\'s address with a stateless Retry before keeping state for it (on by default; --no-quic-retry saves that round trip)', allowNo: true }),
   'max-sessions': Flags.integer({ description: 'most concurrent sessions; beyond it new connections are refused (default 100000)', min: 1 }),
   'session-rate-limit': Flags.integer({ description: 'business requests per second per session; beyond it 429 (default: no cap)', min: 1 }),
   'idle-timeout': Flags.string({ description: 'close sessions silent (no request, ack or heartbeat) for this long, e.g. 90s; 0 = never (default 90s)' }),

@@ -121,6 +121,8 @@ export interface GatewayFlags {
   'session-buffer-limit'?: number;
   'write-stall-timeout'?: string;
   'max-sessions'?: number;
+  /** QUIC: stateless retry (address validation) for new connections; default true */
+  'quic-retry'?: boolean;
   'session-rate-limit'?: number;
   'send-queue-size'?: number;
   'max-queue-size'?: number;
@@ -256,6 +258,7 @@ export function resolveGatewayConfig(flags: GatewayFlags, env: NodeJS.ProcessEnv
     maxFrameBytes: frameBytes,
     writeStallTimeoutMs: flags['write-stall-timeout'] !== undefined ? parseDurationMs(flags['write-stall-timeout'], '--write-stall-timeout', { allowZero: true }) : 10_000,
     maxSessions,
+    quicRetry: flags['quic-retry'] ?? true,
     helloTimeoutMs: helloTimeoutMs(flags['hello-timeout']),
     maxPendingSessions,
     maxHeaderEntries: inRange(flags['max-header-entries'] ?? DEFAULT_MAX_HEADER_ENTRIES, '--max-header-entries', 0, 100_000),

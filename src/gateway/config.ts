@@ -117,6 +117,11 @@ export interface GatewayConfig {
   writeStallTimeoutMs: number;
   /** sessions at most; a connection beyond it gets an out-of-band 503 and is closed (counted in refused_max_sessions) */
   maxSessions: number;
+  /**
+   * QUIC: answer a new connection's first Initial with a stateless Retry (address validation,
+   * RFC 9000 §8.1) before keeping any state for it; false skips that round trip.
+   */
+  quicRetry: boolean;
   /** business requests per second per session (token bucket, burst = 1 s worth); beyond → 429; 0 = no cap */
   sessionRateLimit: number;
   /**

@@ -200,6 +200,7 @@ export class GatewayServer {
         // Handshakes and stream-less connections count too (issue 13); the headroom lets a client
         // beyond --max-sessions still hear the out-of-band 503 instead of a connect timeout.
         maxConnections: c.maxSessions + TRANSPORT_CONNECTION_HEADROOM,
+        retry: c.quicRetry,
       });
     } catch (err) {
       await this.events?.stop(1000);

@@ -37,6 +37,8 @@ export interface Connection {
    * fills, so the peer's writes stall). Optional: transports without it cannot play that fault.
    */
   stopReading?(): void;
+  /** Undoes `stopReading()` (QUIC): reads what arrived meanwhile, which reopens the peer's window. */
+  resumeReading?(): void;
   /**
    * Writes bytes to the stream. Resolves when the transport has accepted them (stream writer
    * resolved / socket write callback). Rejects with TransportError when the connection is closed.
@@ -64,6 +66,11 @@ export interface ListenOptions {
    * new ones beyond it are refused and counted. Default: no limit.
    */
   maxConnections?: number;
+  /**
+   * QUIC: validate a new client's address with a stateless Retry (RFC 9000 §8.1) before keeping
+   * state for it. Default true; other transports ignore it.
+   */
+  retry?: boolean;
 }
 
 /** Counters of a transport endpoint (QUIC: packets, bytes, handshakes, invalid datagrams by reason). */

@@ -38,8 +38,6 @@ const STREAMLESS_CLOSE_CODE = 0x10;
 
 /** Options of a QUIC listener beyond the transport-neutral ListenOptions. */
 export interface QuicListenOptions extends ListenOptions {
-  /** Stateless retry (address validation) for every new connection; default true. */
-  retry?: boolean;
   /** Handshakes in progress at once; default MAX_SERVER_HANDSHAKES_IN_FLIGHT (256). */
   maxHandshakes?: number;
   /** Idle timeout of the listener's connections, in ms; default QUIC_MAX_IDLE_TIMEOUT_MS (60000). */
