@@ -10,6 +10,7 @@
  *   node dist/test/hardening-probe.js scrape  --before DIR [--rounds 3]
  *                                                                    load p99 with 200 concurrent /metrics scrapes
  *   node dist/test/hardening-probe.js cost    --before DIR          gateway event-loop time per /metrics scrape
+ *   node dist/test/hardening-probe.js build                         work of one exposition build, cold and warm (this checkout)
  *
  * Normal load: 100 clients at 10 requests/s for 4 s from this process; the gateway in a child
  * process (`host`); hostile peers in a low-priority child (hostile-peers.ts). Without a known
@@ -155,6 +156,28 @@ async function probeCost(before: string): Promise<void> {
   }
 }
 
+async function probeBuild(): Promise<void> {
+  const { gateway, resolve, log, stages } = await modules(repoRoot);
+  const { Exposition, createGatewayRegistry } = (await import(path.join(repoRoot, 'dist/src/monitor/prometheus.js'))) as typeof import('../src/monitor/prometheus.js');
+  for (const [label, value] of [['stages of 20,000 values from 0.1 to 20 ms', () => 100 + Math.random() * 20_000], ['stages of 20,000 values from 1 µs to 1.2 s', () => Math.exp(Math.random() * 14)]] as const) {
+    const gw = new gateway.GatewayServer(resolve.resolveGatewayConfig(FLAGS as never, {}), undefined, log.silentLogger);
+    await gw.start();
+    for (const s of stages.SERVER_STAGES) for (let i = 0; i < 20_000; i++) gw.stages.record(s, value());
+    const e = new Exposition((st) => createGatewayRegistry(gw, st));
+    const work: number[] = [];
+    const slices: number[] = [];
+    for (let k = 0; k < 60; k++) {
+      await e.build();
+      work.push(e.stats.last_build_ms);
+      slices.push(e.stats.last_longest_slice_ms);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const warm = work.slice(10).sort((a, b) => a - b);
+    console.log(`${label}: first build ${work[0]!.toFixed(2)} ms of work, then median ${warm[Math.floor(warm.length / 2)]!.toFixed(2)} ms, max ${warm.at(-1)!.toFixed(2)} ms; longest run of work between two yields: median ${[...slices.slice(10)].sort((a, b) => a - b)[25]!.toFixed(2)} ms, max ${Math.max(...slices.slice(10)).toFixed(2)} ms`);
+    await gw.stop(1000);
+  }
+}
+
 async function probeHello(before: string): Promise<void> {
   console.log('-- --max-sessions 200: 200 connections that only send Heartbeats, then 20 real clients');
   for (const [side, root] of [['before', before], ['after', repoRoot]] as const) {
@@ -183,6 +206,9 @@ async function probeHello(before: string): Promise<void> {
 const command = process.argv[2];
 if (process.argv[1] === SELF && command === 'host') {
   await host(process.argv[3]!, JSON.parse(process.argv[4] ?? '{}') as Record<string, unknown>);
+} else if (process.argv[1] === SELF && command === 'build') {
+  await probeBuild();
+  process.exit(0);
 } else if (process.argv[1] === SELF && (command === 'hello' || command === 'big' || command === 'scrape' || command === 'cost')) {
   const { values } = parseArgs({ args: process.argv.slice(3), options: { before: { type: 'string' }, rounds: { type: 'string' }, 'in-flight': { type: 'string' } } });
   if (values.before === undefined) {

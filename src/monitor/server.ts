@@ -177,8 +177,8 @@ export interface MonitorServer {
  * Starts the monitor on host:port (and, with `options.admin`, `POST /push`). With `options.token`,
  * every request needs `Authorization: Bearer <token>` (401 otherwise). The HTTP server runs on a
  * worker thread; bodies are built here when it asks, `/metrics` at most once per
- * `options.metricsMaxAgeMs` (1 s) whatever the scrape rate, in slices of at most about 0.3 ms of
- * this thread's event loop (issue 16 §3). Rejects with InvalidInputError when `host` is not
+ * `options.metricsMaxAgeMs` (1 s) whatever the scrape rate, yielding this thread's event loop every
+ * 0.3 ms of work or so (issue 16 §3). Rejects with InvalidInputError when `host` is not
  * loopback and no token is given (issue 7: the monitor and admin endpoints are never open to the
  * network), AddressInUseError when the port is taken.
  */
