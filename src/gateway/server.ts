@@ -35,12 +35,12 @@ const DECODE_SLICE_BYTES = 2048;
 /** QUIC application close codes of the gateway's own closes. */
 const CLOSE_CODE = { frame: 0x11, hello_timeout: 0x17, pending_evicted: 0x18 } as const;
 
-/** A transport connection that can also resume reading (QUIC); `stopReading` alone is fault injection. */
-type PausableConnection = Connection & { stopReading(): void; resumeReading(): void };
+/** A transport connection that can stop and resume reading (QUIC); `stopReading` alone is fault injection. */
+type PausableConnection = Connection & Required<Pick<Connection, 'stopReading' | 'resumeReading'>>;
 
 /** True when `conn` can stop and resume reading, so held input can push back on the peer. */
 function pausable(conn: Connection): conn is PausableConnection {
-  return typeof conn.stopReading === 'function' && typeof (conn as Partial<PausableConnection>).resumeReading === 'function';
+  return conn.stopReading !== undefined && conn.resumeReading !== undefined;
 }
 
 /** Bytes an upstream answer puts into frames: its data, header keys and values, and notify topics and payloads. */
