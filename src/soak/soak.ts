@@ -48,6 +48,9 @@ export interface FaultsInjected {
   replayed_token_initials: number;
 }
 
+/** Soaks shorter than this (ms) do not check the Hello deadline (10 s by default, the first fault after 10 s). */
+const HELLO_DEADLINE_CHECK_MIN_MS = 30_000;
+
 /** The well-behaved clients' e2e p99 (µs) under the fault mix must stay below this (issue 13). */
 export const SOAK_E2E_P99_LIMIT_US = 100_000;
 
@@ -225,6 +228,7 @@ export async function runSoak(opts: SoakOptions, command: string, onLine: (l: st
     { name: 'garbage frames closed their connections', ok: faults.garbage_connections === 0 || frameErrors >= 1, detail: `${faults.garbage_connections} injected, frame_errors ${JSON.stringify(counters.frame_errors)}` },
     { name: 'slow consumers closed', ok: faults.slow_consumers === 0 || Number(counters.slow_consumer_closes) >= 1, detail: `${faults.slow_consumers} injected, slow_consumer_closes ${String(counters.slow_consumer_closes)}` },
     { name: 'silent sessions closed by the idle timeout', ok: faults.silent_sessions === 0 || opts.durationMs < opts.idleTimeoutMs * 2 || Number(counters.idle_closes) >= 1, detail: `${faults.silent_sessions} injected, idle_closes ${String(counters.idle_closes)}` },
+    { name: 'connections without Hello closed at the Hello deadline', ok: faults.no_hello_connections === 0 || opts.durationMs < HELLO_DEADLINE_CHECK_MIN_MS || Number(counters.hello_timeouts) >= 1, detail: `${faults.no_hello_connections} injected, hello_timeouts ${String(counters.hello_timeouts)}` },
     { name: 'garbage datagrams dropped and counted by the listener', ok: faults.garbage_datagrams === 0 || droppedDatagrams >= faults.garbage_datagrams / 2, detail: `${faults.garbage_datagrams} sent, invalid_datagrams ${JSON.stringify(invalid)}` },
     { name: 'replayed retry tokens opened no connection', ok: faults.replayed_token_initials === 0 || (invalid.token_dcid_mismatch ?? 0) >= faults.replayed_token_initials, detail: `${faults.replayed_token_initials} sent, token_dcid_mismatch ${invalid.token_dcid_mismatch ?? 0}` },
     { name: 'well-behaved e2e p99 below 100 ms', ok: c.latency.e2e.summary.p99_us < SOAK_E2E_P99_LIMIT_US, detail: `p99 ${(c.latency.e2e.summary.p99_us / 1000).toFixed(1)} ms` },
