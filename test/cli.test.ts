@@ -31,6 +31,9 @@ test('bad input: one clear message and exit code 2', async () => {
     [['report', 'missing.json'], /cannot read result file missing.json: ENOENT/],
     [['load', '--target', 'http://x', '--insecure'], /unsupported scheme/],
     [['compare', 'sync', 'nope.json'], /two modes \(sync async\) or two result files/],
+    [['load', '--slo', 'e2e:p(99)<50ms', ...small], /--slo applies only to a capacity search: add --find-max, or drop --slo/],
+    [['compare', 'sync', 'async', '--refine', '2', '--start-rate', '50', ...small], /--start-rate, --refine apply only to a capacity search/],
+    [['load', '--full', ...small], /--full applies a scenario's full: block: give --scenario FILE, or drop --full/],
   ];
   writeFileSync(path.join(tmp, 'bad.json'), '{"schema": "gatectl.run/v1", "client": {}');
   cases.push([['report', 'bad.json'], /is not valid JSON/]);

@@ -11,6 +11,30 @@ import type { LoadOptions } from '../load/run.js';
 import { evaluateThresholds, parseThreshold, type ThresholdResult } from '../load/thresholds.js';
 import type { RunResult } from '../metrics/result.js';
 import { loadScenario, type Scenario } from '../scenario/index.js';
+import { InvalidInputError } from '../errors.js';
+
+/** Flags that only `--find-max` reads (capacity search). */
+const CAPACITY_ONLY_FLAGS = ['slo', 'error-budget', 'start-rate', 'max-rate', 'step-duration', 'refine'] as const;
+
+/**
+ * Refuses flags that this run would silently ignore (issue 11: "flags that would be ignored are
+ * errors"): capacity-search flags without `--find-max`, and `--full` without `--scenario`.
+ * `typed` = flags given on the command line.
+ *
+ * @throws {InvalidInputError} naming the flag and the fix.
+ */
+export function refuseIgnoredFlags(flags: { full?: boolean; scenario?: string; 'find-max'?: boolean }, typed: ReadonlySet<string>): void {
+  if (flags['find-max'] !== true) {
+    const given = CAPACITY_ONLY_FLAGS.filter((f) => typed.has(f));
+    if (given.length > 0) {
+      const list = given.map((f) => `--${f}`).join(', ');
+      throw new InvalidInputError(`${list} ${given.length === 1 ? 'applies' : 'apply'} only to a capacity search: add --find-max, or drop ${list}`);
+    }
+  }
+  if (flags.full === true && flags.scenario === undefined) {
+    throw new InvalidInputError("--full applies a scenario's full: block: give --scenario FILE, or drop --full");
+  }
+}
 
 /** Parsed flags of load/compare, as oclif returns them. */
 export type RunFlags = GatewayFlags & LoadFlags & { scenario?: string; full: boolean; threshold?: string[] };
@@ -26,10 +50,11 @@ export interface RunSetup {
 /**
  * Resolves one run's setup. `typed` = flags given on the command line (oclif: not setFromDefault).
  * `mode` overrides the profile (compare runs both). The run's label is `remote` for a remote target,
- * else the gateway's processor mode. Throws InvalidInputError for a bad scenario, threshold or flag
- * (all are checked before anything runs).
+ * else the gateway's processor mode. Throws InvalidInputError for a bad scenario, threshold or flag,
+ * or a flag the run would ignore (all are checked before anything runs).
  */
 export function setupRun(flags: RunFlags, typed: ReadonlySet<string>, opts: { remote: boolean; mode?: string }): RunSetup {
+  refuseIgnoredFlags(flags as RunFlags & { 'find-max'?: boolean }, typed);
   const mode = opts.mode;
   const scenario = flags.scenario !== undefined ? loadScenario(flags.scenario, { full: flags.full }) : null;
   const thresholds = [...(flags.threshold ?? []), ...(scenario?.thresholds ?? [])];
