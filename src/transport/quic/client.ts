@@ -56,9 +56,12 @@ class TargetEndpoint extends QuicEndpoint {
   private readonly waiters = new Map<QuicConnection, DialWaiter>();
   /** Established connections not yet ended. */
   readonly open = new Set<QuicConnection>();
+  /** Effective `SO_RCVBUF` of this endpoint's socket, in bytes. */
+  readonly recvBufferBytes: number;
 
   constructor(socket: dgram.Socket, recvBufferBytes: number, peer: { host: string; port: number }, shared: DialerShared) {
     super(socket, recvBufferBytes, shared.idleTimeoutMs, true);
+    this.recvBufferBytes = recvBufferBytes;
     this.peer = peer;
     this.shared = shared;
   }
@@ -155,6 +158,8 @@ class QuicDialerImpl implements QuicDialer {
   private readonly handshakes = new Semaphore(MAX_HANDSHAKES_IN_FLIGHT);
   /** One endpoint (one connected socket) per target address, created on the first dial to it. */
   private readonly endpoints = new Map<string, Promise<TargetEndpoint>>();
+  /** The endpoints whose socket is open, in creation order. */
+  private readonly settled: TargetEndpoint[] = [];
   private closed = false;
 
   constructor(opts: DialerOptions) {
@@ -172,18 +177,12 @@ class QuicDialerImpl implements QuicDialer {
 
   /** Effective `SO_RCVBUF` of the first target's socket, in bytes (0 before the first dial). */
   get recvBufferBytes(): number {
-    return this.statsOf()[0]?.recv_buffer_bytes ?? 0;
-  }
-
-  private settled: TargetEndpoint[] = [];
-
-  private statsOf(): QuicEndpointStats[] {
-    return this.settled.map((e) => e.stats());
+    return this.settled[0]?.recvBufferBytes ?? 0;
   }
 
   /** The counters of every target endpoint, added up. */
   stats(): QuicEndpointStats {
-    return (sumTransportStats(this.statsOf()) as QuicEndpointStats | null) ?? emptyStats();
+    return (sumTransportStats(this.settled.map((e) => e.stats())) as QuicEndpointStats | null) ?? emptyStats();
   }
 
   private endpointFor(ip: string, port: number, target: string): Promise<TargetEndpoint> {

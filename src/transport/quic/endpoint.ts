@@ -176,6 +176,9 @@ export abstract class QuicEndpoint implements ConnectionOwner {
   private readonly sweepTimer: NodeJS.Timeout;
   private slab: Buffer = Buffer.allocUnsafe(SLAB_BYTES);
   private slabOffset = 0;
+  /** `slice()`'s last view of the slab and the offset it starts at. */
+  private view: Buffer | undefined;
+  private viewAt = -1;
   private readonly longHeader: UnroutedLongHeader = { version: 0, type: 0, dcidOffset: 0, dcidLength: 0 };
   private socketClosed = false;
   /** Lost and retransmitted packets of the open connections at `openLossAt` (ms, performance.now()). */
@@ -300,7 +303,6 @@ export abstract class QuicEndpoint implements ConnectionOwner {
       this.drop(where);
       return;
     }
-    this.now();
     let conn: QuicConnection | undefined;
     const offset = where === -1 ? this.longHeader.dcidOffset : where;
     if (where !== -1 || this.longHeader.dcidLength === CID_LEN) {
@@ -345,12 +347,21 @@ export abstract class QuicEndpoint implements ConnectionOwner {
     this.sendDatagram(len, host, port);
   }
 
+  /**
+   * The free part of the slab a datagram is built in. The view is made again only once a datagram
+   * used the previous one (the last `send()` of every pass, which returns nothing, reuses it).
+   */
   private slice(): Buffer {
     if (SLAB_BYTES - this.slabOffset < MAX_DATAGRAM_SIZE) {
       this.slab = Buffer.allocUnsafe(SLAB_BYTES);
       this.slabOffset = 0;
+      this.view = undefined;
     }
-    return this.slab.subarray(this.slabOffset, this.slabOffset + MAX_DATAGRAM_SIZE);
+    if (this.view === undefined || this.viewAt !== this.slabOffset) {
+      this.view = this.slab.subarray(this.slabOffset, this.slabOffset + MAX_DATAGRAM_SIZE);
+      this.viewAt = this.slabOffset;
+    }
+    return this.view;
   }
 
   private sendDatagram(len: number, host: string, port: number): void {

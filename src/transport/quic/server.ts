@@ -202,6 +202,11 @@ class QuicListenerImpl extends QuicEndpoint implements QuicListener {
   }
 
   onEnded(conn: QuicConnection): void {
+    this.dropState(conn);
+  }
+
+  /** Forgets `conn` in the listener's own tables (ended, or dropped from the connection table). */
+  private dropState(conn: QuicConnection): void {
     this.settleHandshake(conn, false);
     this.exposedConns.delete(conn);
     this.forgetOdcid(conn);
@@ -215,9 +220,7 @@ class QuicListenerImpl extends QuicEndpoint implements QuicListener {
   }
 
   protected forget(conn: QuicConnection): void {
-    this.settleHandshake(conn, false);
-    this.exposedConns.delete(conn);
-    this.forgetOdcid(conn);
+    this.dropState(conn);
   }
 
   protected sweepConnection(conn: QuicConnection, now: number): boolean {
