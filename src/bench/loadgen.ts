@@ -601,16 +601,12 @@ export interface TransportMemory {
   server: MemorySide;
 }
 
-/** This run's raw echo figure against the committed reference run's (same transport and shape). */
-export interface ReferenceComparison {
-  /** the reference result, repository-relative path */
-  file: string;
-  /** created_at and command of the reference run */
-  created_at: string;
-  command: string;
-  transport: string;
-  connections: number;
-  in_flight: number;
+/**
+ * This run's raw echo figure against the committed reference run's (same transport and shape):
+ * the reference's identity (`file` repository-relative, `created_at`, `command`, transport, shape)
+ * as in LoadgenReference, without its payload size.
+ */
+export interface ReferenceComparison extends Omit<LoadgenReference, 'payload_bytes' | 'raw_echo_responses_per_s'> {
   /** the reference's raw echo throughput, responses/s */
   reference_responses_per_s: number;
   /** this run's raw echo throughput at the same transport and shape, responses/s */
