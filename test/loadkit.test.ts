@@ -9,7 +9,7 @@ import { parseAllDocuments } from 'yaml';
 import { createHistogram, decodeHistogram, encodeLatency, recordUs, summarize, type Histogram } from '../src/metrics/histogram.js';
 import { RUN_SCHEMA, type RunResult } from '../src/metrics/result.js';
 import { mergeRunResults } from '../src/metrics/merge.js';
-import { evaluateThresholds, parseThreshold, renderThresholds, assertThresholds, ThresholdsFailedError } from '../src/load/thresholds.js';
+import { evaluateThresholds, parseThreshold, renderThresholds, assertThresholds, ThresholdsFailedError } from '../src/metrics/thresholds.js';
 import { renderHgrm, renderSpectrum } from '../src/report/hgrm.js';
 import { InvalidInputError } from '../src/errors.js';
 import { arrivalTimeMs, clientsAt, cumulativeArrivals, loadScenario, mixPicker, parseScenario, rateAt, stagesToSchedule } from '../src/scenario/index.js';

@@ -5,7 +5,8 @@
 import type { GatewayConfig } from '../gateway/config.js';
 import { startInProcessGateway } from '../gateway/in-process.js';
 import { runLoad, type LoadOptions, type ProgressTick, type TargetHandle } from '../load/run.js';
-import { findMaxRate, type CapacityOptions, type CapacityResult, type CapacityStep } from '../load/capacity.js';
+import { findMaxRate } from '../load/capacity.js';
+import type { CapacityOptions, CapacityResult, CapacityStep } from '../metrics/capacity.js';
 import { formatProgress } from '../load/progress.js';
 import type { RunResult } from '../metrics/result.js';
 

@@ -8,7 +8,7 @@ import { resolveLoadOptions, type LoadFlags } from '../config/load.js';
 import { scenarioGatewayOverlay, scenarioLoadOptions, withScenarioSigma } from '../config/scenario.js';
 import type { GatewayConfig } from '../gateway/config.js';
 import type { LoadOptions } from '../load/run.js';
-import { evaluateThresholds, parseThreshold, type ThresholdResult } from '../load/thresholds.js';
+import { evaluateThresholds, parseThreshold, type ThresholdResult } from '../metrics/thresholds.js';
 import type { RunResult } from '../metrics/result.js';
 import { loadScenario, type Scenario } from '../scenario/index.js';
 import { InvalidInputError } from '../errors.js';

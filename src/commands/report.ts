@@ -7,8 +7,8 @@ import { oneOf } from '../config/resolve.js';
 import { readResultFile, writeFileAtomic } from '../metrics/files.js';
 import { mergeRunResults } from '../metrics/merge.js';
 import { COMPARISON_SCHEMA, RUN_SCHEMA, type RunResult } from '../metrics/result.js';
-import { CAPACITY_SCHEMA, type CapacityResult } from '../load/capacity.js';
-import { findLatency } from '../load/thresholds.js';
+import { CAPACITY_SCHEMA, type CapacityResult } from '../metrics/capacity.js';
+import { findLatency } from '../metrics/thresholds.js';
 import {
   CHART_KINDS, ECHARTS_BUNDLE, REPORT_FORMATS, buildCharts, renderChartSvg, renderResult, svgToPng,
   type MarkdownImage, type RenderOptions, type ReportInput,

@@ -3,9 +3,10 @@ import { InvalidInputError } from '../errors.js';
 import type { LoadOptions } from '../load/run.js';
 import type { LoadModel } from '../load/engine.js';
 import { stagesToSchedule, type MixEntry, type Schedule } from '../scenario/index.js';
-import type { CapacityOptions } from '../load/capacity.js';
-import { parseThreshold } from '../load/thresholds.js';
-import { oneOf, parseDurationMs } from './resolve.js';
+import type { CapacityOptions } from '../metrics/capacity.js';
+import { parseThreshold } from '../metrics/thresholds.js';
+import { oneOf } from './resolve.js';
+import { parseDurationMs } from '../duration.js';
 
 /** Load flags as given on the command line. */
 export interface LoadFlags {
@@ -127,19 +128,3 @@ export function resolveCapacityOptions(flags: CapacityFlags, load: LoadOptions):
   };
 }
 
-/**
- * Warnings, given at start, for an open-model rate the clients cannot reach, with the arithmetic:
- * a client with M requests in flight at R requests/s keeps up only while the latency stays below
- * M/R s; below 50 ms that is tighter than a loaded gateway's latency, so arrivals will wait
- * (schedule lag) and may be dropped. Empty for the closed model.
- */
-export function reachabilityWarnings(opts: LoadOptions): string[] {
-  if (opts.model !== 'open' || opts.clients === 0) return [];
-  const perClient = opts.schedule.maxRate / opts.clients;
-  if (perClient <= 0) return [];
-  const budgetMs = (opts.maxInFlight / perClient) * 1000;
-  if (budgetMs >= 50) return [];
-  return [`rate ${opts.schedule.maxRate}/s over ${opts.clients} clients is ${perClient.toFixed(1)}/s per client; with --max-in-flight ${opts.maxInFlight} ` +
-    `a client keeps up only while the latency stays below ${opts.maxInFlight}/${perClient.toFixed(1)} s = ${budgetMs.toFixed(1)} ms. ` +
-    'Beyond that arrivals wait (schedule lag) or are dropped: add clients or raise --max-in-flight.'];
-}

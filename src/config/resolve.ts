@@ -1,8 +1,8 @@
 /**
  * Configuration resolution (DESIGN §1 config/): flags > environment (`QUEUE_*`) > mode profile >
- * defaults, validated, returned frozen. Durations use the `ms` library's syntax (`500ms`, `20s`, `1m`).
+ * defaults, validated, returned frozen. Durations use gatectl's one grammar (src/duration.ts: `500ms`, `20s`, `1m30s`).
  */
-import ms from 'ms';
+import { parseDurationMs } from '../duration.js';
 import { InvalidInputError } from '../errors.js';
 import { defaultQueueConfig, queueConfigFromEnv, type LockScope, type QueueConfig } from '../queue/index.js';
 import {
@@ -16,21 +16,6 @@ import { TRANSPORT_NAMES } from '../transport/index.js';
 
 /** Accepted `--mode` values. */
 export const MODES: readonly ProcessorMode[] = ['sync', 'async'];
-
-/**
- * Parses a duration such as `20s`, `5ms`, `1.5m` into ms. A bare number without a unit is refused
- * (ambiguous), except `0` with `allowZero` (the flags' "0 = never"). Throws InvalidInputError naming
- * `name` and the expected form.
- */
-export function parseDurationMs(input: string, name: string, opts: { allowZero?: boolean } = {}): number {
-  const text = input.trim();
-  // a bare number is ambiguous, but a bare 0 (where allowed: "0 = never") is not
-  const value = text === '0' && opts.allowZero === true ? 0 : /^\d+(\.\d+)?$/.test(text) ? undefined : (ms as (s: string) => number | undefined)(text);
-  if (value === undefined || !Number.isFinite(value) || value < 0 || (value === 0 && opts.allowZero !== true)) {
-    throw new InvalidInputError(`${name} ${JSON.stringify(input)} is not a valid duration: use a positive number with a unit, e.g. 500ms, 20s or 1m`);
-  }
-  return value;
-}
 
 /**
  * Parses a size in bytes: a whole number of bytes (`65536`) or one with a binary unit, `B`, `KiB` or

@@ -5,60 +5,11 @@
  * between the last rate that held and the first that broke. Every step is a real run; the result
  * lists them all and the last rate that held. Error budget: `errors:rate<budget`.
  */
-import { stagesToSchedule } from '../scenario/index.js';
-import type { LatencySummary } from '../metrics/histogram.js';
+import { stagesToSchedule } from '../scenario/schedule.js';
+import { CAPACITY_SCHEMA, type CapacityOptions, type CapacityResult, type CapacityStep } from '../metrics/capacity.js';
 import type { RunResult } from '../metrics/result.js';
-import { evaluateThresholds, formatActual } from './thresholds.js';
+import { evaluateThresholds, formatActual } from '../metrics/thresholds.js';
 import { runLoad, type LoadOptions, type ProgressTick, type TargetHandle } from './run.js';
-
-/** Schema tag of a capacity result. */
-export const CAPACITY_SCHEMA = 'gatectl.capacity/v1';
-
-/** Options of a capacity search. Rates in requests/s, durations in ms. */
-export interface CapacityOptions {
-  startRate: number;
-  maxRate: number;
-  stepMs: number;
-  /** bisection steps after the first broken step */
-  refine: number;
-  /** k6 threshold expressions every step must pass, e.g. `e2e:p(99)<100ms` */
-  slo: string[];
-  /** largest accepted error rate (errors / requests) */
-  errorBudget: number;
-}
-
-/** One step of the search. */
-export interface CapacityStep {
-  rate: number;
-  ok: boolean;
-  /** SLO/budget expressions that failed, with the measured value */
-  failed: string[];
-  responses_per_s: number;
-  dropped_iterations: number;
-  /** corrected e2e latency of the step, µs */
-  e2e: LatencySummary;
-  errors: number;
-}
-
-/** A capacity search's result (`schema: gatectl.capacity/v1`). */
-export interface CapacityResult {
-  schema: typeof CAPACITY_SCHEMA;
-  label: string;
-  started_at: string;
-  finished_at: string;
-  slo: string[];
-  error_budget: number;
-  step_ms: number;
-  steps: CapacityStep[];
-  /** highest step rate that held, requests/s; null when even the start rate broke */
-  max_rate_held: number | null;
-  /** the step at max_rate_held (its latency is the "at max QPS" figure) */
-  at_max: CapacityStep | null;
-  /** configuration shared by the steps (clients, target, …) */
-  config: Record<string, unknown>;
-  /** true when the top step reached maxRate without breaking: the capacity is above it */
-  capped: boolean;
-}
 
 function step(r: RunResult, rate: number, exprs: string[]): CapacityStep {
   const results = evaluateThresholds(r, exprs);

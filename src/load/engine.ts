@@ -14,7 +14,9 @@ import { encodeActionField } from '../protocol/index.js';
 import type { ViolationCounts } from '../metrics/result.js';
 import { ClientMetrics } from './metrics.js';
 import { LoadClient } from './client.js';
-import { arrivalTimeMs, clientsAt, mixPicker, type MixEntry, type Schedule } from '../scenario/index.js';
+import { arrivalTimeMs, clientsAt, type Schedule } from '../scenario/schedule.js';
+import { mixPicker } from '../scenario/mix.js';
+import type { MixEntry } from '../scenario/types.js';
 
 /** Open (arrival-rate) or closed (concurrency) model. */
 export type LoadModel = 'open' | 'closed';

@@ -12,7 +12,6 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { TransportName, TransportStats } from '../transport/types.js';
 import { sumTransportStats } from '../transport/util.js';
-import { reachabilityWarnings } from '../config/load.js';
 import { WEBTRANSPORT_PATH, webtransportMode } from '../transport/webtransport.js';
 import { InvalidInputError, TransportError } from '../errors.js';
 import { decodeHistogram, encodeLatency, mergeHistograms } from '../metrics/histogram.js';
@@ -345,4 +344,21 @@ function buildResult(opts: LoadOptions, target: TargetHandle, transport: Transpo
     }),
     warnings,
   };
+}
+
+/**
+ * Warnings, given at start, for an open-model rate the clients cannot reach, with the arithmetic:
+ * a client with M requests in flight at R requests/s keeps up only while the latency stays below
+ * M/R s; below 50 ms that is tighter than a loaded gateway's latency, so arrivals will wait
+ * (schedule lag) and may be dropped. Empty for the closed model.
+ */
+export function reachabilityWarnings(opts: LoadOptions): string[] {
+  if (opts.model !== 'open' || opts.clients === 0) return [];
+  const perClient = opts.schedule.maxRate / opts.clients;
+  if (perClient <= 0) return [];
+  const budgetMs = (opts.maxInFlight / perClient) * 1000;
+  if (budgetMs >= 50) return [];
+  return [`rate ${opts.schedule.maxRate}/s over ${opts.clients} clients is ${perClient.toFixed(1)}/s per client; with --max-in-flight ${opts.maxInFlight} ` +
+    `a client keeps up only while the latency stays below ${opts.maxInFlight}/${perClient.toFixed(1)} s = ${budgetMs.toFixed(1)} ms. ` +
+    'Beyond that arrivals wait (schedule lag) or are dropped: add clients or raise --max-in-flight.'];
 }

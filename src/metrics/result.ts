@@ -5,7 +5,7 @@
  * as absent, never as 0.
  */
 import type { EncodedLatency } from './histogram.js';
-import type { CapacityResult } from '../load/capacity.js';
+import type { CapacityResult } from './capacity.js';
 
 /** Schema tag of a run result. */
 export const RUN_SCHEMA = 'gatectl.run/v1';

@@ -10,7 +10,7 @@
  * Precedence (lowest first): defaults < preset < file < overrides.
  */
 import { readFileSync } from 'node:fs';
-import ms from 'ms';
+import { durationMsOrUndefined, formatDurationMs } from '../duration.js';
 import { parse as parseYaml, YAMLError } from 'yaml';
 import { InvalidInputError } from '../errors.js';
 
@@ -165,10 +165,10 @@ class Checker {
 
   /** Duration `"5s"`/`"100ms"` (or a number of ms when `numbersAreMs`), within [loMs, hiMs]. */
   duration(path: string, v: unknown, loMs: number, hiMs: number, numbersAreMs: boolean): number {
-    const rule = `a duration with a unit from ${ms(loMs)} to ${ms(hiMs)}, e.g. "100ms" or "5s"`;
+    const rule = `a duration with a unit from ${formatDurationMs(loMs)} to ${formatDurationMs(hiMs)}, e.g. "100ms" or "5s"`;
     let out: number | undefined;
     if (typeof v === 'number' && numbersAreMs) out = v;
-    else if (typeof v === 'string' && !/^\s*\d+(\.\d+)?\s*$/.test(v)) out = (ms as (s: string) => number | undefined)(v.trim());
+    else if (typeof v === 'string' && v.trim() !== '0') out = durationMsOrUndefined(v);
     if (out === undefined || !Number.isFinite(out) || out < loMs || out > hiMs) this.fail(path, rule, v);
     return out;
   }
@@ -292,12 +292,12 @@ export function quotaConfigToJson(c: QuotaConfig): Record<string, unknown> {
         worker_count: c.consumer.workerCount,
         channel_size: c.consumer.channelSize,
         batch_size: c.consumer.batchSize,
-        flush_interval: ms(c.consumer.flushIntervalMs),
+        flush_interval: formatDurationMs(c.consumer.flushIntervalMs),
         retry_attempts: c.consumer.retryAttempts,
-        retry_delay: ms(c.consumer.retryDelayMs),
+        retry_delay: formatDurationMs(c.consumer.retryDelayMs),
       },
       store: { path: c.store.path, synchronous: c.store.synchronous },
-      quota_types: Object.fromEntries(Object.entries(c.quotaTypes).map(([k, v]) => [k, { limit: v.limit, window: ms(v.windowMs) }])),
+      quota_types: Object.fromEntries(Object.entries(c.quotaTypes).map(([k, v]) => [k, { limit: v.limit, window: formatDurationMs(v.windowMs) }])),
     },
     preset: c.source.preset,
     file: c.source.file,

@@ -12,9 +12,9 @@
  * no responses (its e2e p99 is stored as 0) are left as gaps, and the charts say so.
  */
 import * as hdr from 'hdr-histogram-js';
-import type { CapacityResult, CapacityStep } from '../load/capacity.js';
-import { CAPACITY_SCHEMA } from '../load/capacity.js';
-import { parseThreshold } from '../load/thresholds.js';
+import type { CapacityResult, CapacityStep } from '../metrics/capacity.js';
+import { CAPACITY_SCHEMA } from '../metrics/capacity.js';
+import { parseThreshold } from '../metrics/thresholds.js';
 import { decodeHistogram, type EncodedLatency, type LatencySummary } from '../metrics/histogram.js';
 import type { ComparisonResult, RunResult, TimeSeriesPoint } from '../metrics/result.js';
 import { SERVER_STAGES } from '../metrics/stages.js';

@@ -13,8 +13,8 @@
  * data-chart=KIND>`; once every chart is drawn the page sets `data-charts-ready` on `<html>` to
  * the number of charts.
  */
-import type { CapacityResult } from '../load/capacity.js';
-import { CAPACITY_SCHEMA } from '../load/capacity.js';
+import type { CapacityResult } from '../metrics/capacity.js';
+import { CAPACITY_SCHEMA } from '../metrics/capacity.js';
 import type { ComparisonResult, RunResult } from '../metrics/result.js';
 import { totalErrors } from '../metrics/compare.js';
 import { chartFnsSource, escapeHtml as esc } from './chart-fns.js';

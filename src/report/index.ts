@@ -1,6 +1,6 @@
 /** Pure renderers: terminal tables, markdown, HTML, charts (SVG/PNG), JSON. */
 import type { ComparisonResult, RunResult } from '../metrics/result.js';
-import { CAPACITY_SCHEMA } from '../load/capacity.js';
+import { CAPACITY_SCHEMA } from '../metrics/capacity.js';
 import { renderCapacityMarkdown, renderComparisonMarkdown, renderRunMarkdown, type MarkdownOptions } from './markdown.js';
 import { renderCapacityTerminal, renderComparisonTerminal, renderRunTerminal } from './terminal.js';
 import { renderHgrm, type HgrmOptions } from './hgrm.js';

@@ -1,6 +1,6 @@
 /** Markdown rendering of runs and comparisons (pure), tables via markdown-table, charts via asciichart. */
 import { capacitySlo, capacityVerdict, seed003Section } from './terminal.js';
-import type { CapacityResult } from '../load/capacity.js';
+import type { CapacityResult } from '../metrics/capacity.js';
 import { markdownTable } from 'markdown-table';
 import asciichart from 'asciichart';
 import type { ComparisonResult, RunResult } from '../metrics/result.js';

@@ -2,12 +2,12 @@
  * Table data of a run and of a comparison, as rows of strings (pure). The terminal renderer draws
  * them with cli-table3, the markdown renderer with markdown-table.
  */
-import type { CapacityResult } from '../load/capacity.js';
+import type { CapacityResult } from '../metrics/capacity.js';
 import type { ComparisonResult, RunResult } from '../metrics/result.js';
 import type { LatencySummary } from '../metrics/histogram.js';
 import { comparisonRows, seed003Rows, totalErrors, type ComparisonRow } from '../metrics/compare.js';
 import { fmtFactor, fmtMiB, fmtUs, fmtValue } from './format.js';
-import { formatActual, parseThreshold } from '../load/thresholds.js';
+import { formatActual, parseThreshold } from '../metrics/thresholds.js';
 
 /** A table: header row plus body rows. */
 export interface TableData {

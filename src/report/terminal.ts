@@ -3,7 +3,7 @@ import Table from 'cli-table3';
 import { fmtUs } from './format.js';
 import type { ComparisonResult, RunResult } from '../metrics/result.js';
 import { capacityTable, comparisonTable, seed003Tables, queueTable, runTitle, scheduleStagesTable, stageTable, summaryTable, type TableData } from './tables.js';
-import type { CapacityResult } from '../load/capacity.js';
+import type { CapacityResult } from '../metrics/capacity.js';
 
 /** Draws a TableData as a box table without colours. */
 export function drawTable(t: TableData): string {

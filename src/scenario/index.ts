@@ -6,3 +6,4 @@ export * from './types.js';
 export * from './schema.js';
 export * from './schedule.js';
 export * from './load.js';
+export * from './mix.js';

@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { InvalidInputError } from '../errors.js';
-import { parseDurationMs } from '../config/resolve.js';
-import { parseThreshold } from '../load/thresholds.js';
+import { parseDurationMs } from '../duration.js';
+import { parseThreshold } from '../metrics/thresholds.js';
 import { SCENARIO_SCHEMA } from './schema.js';
 import { stagesToSchedule } from './schedule.js';
 import type { MixEntry, Scenario, ScenarioGateway, ScenarioStage, ScenarioUpstream } from './types.js';
@@ -302,25 +302,4 @@ export function scenarioGatewayFlags(s: Scenario): Record<string, string | numbe
   put('after-notifies', u.afterNotifies);
   put('upstream', u.url);
   return out;
-}
-
-/**
- * A picker over `mix`: maps u ∈ [0, 1) (e.g. a seeded random) to an entry with probability
- * weight / Σ weights, and v ∈ [0, 1) to a payload size in bytes uniform on [min, max]. Pure.
- */
-export function mixPicker(mix: readonly MixEntry[]): { pick(u: number): MixEntry; payloadBytes(entry: MixEntry, v: number): number } {
-  const total = mix.reduce((a, m) => a + m.weight, 0);
-  const bounds: number[] = [];
-  let acc = 0;
-  for (const m of mix) bounds.push((acc += m.weight / total));
-  return {
-    pick(u: number): MixEntry {
-      for (let i = 0; i < mix.length; i++) if (u < bounds[i]!) return mix[i]!;
-      return mix[mix.length - 1]!;
-    },
-    payloadBytes(entry: MixEntry, v: number): number {
-      const { min, max } = entry.payloadBytes;
-      return min + Math.min(max - min, Math.floor(v * (max - min + 1)));
-    },
-  };
 }

@@ -5,10 +5,12 @@
  * threshold syntax) are checked in load.ts after the schema.
  */
 
-/** A duration: number + unit (`ms`, `s`, `m`, `h`), e.g. `500ms`, `30s`, `10m`. */
-export const DURATION_PATTERN = '^\\d+(\\.\\d+)?(ms|s|m|h)$';
+import { DURATION_PATTERN } from '../duration.js';
 
-const duration = (what: string) => ({ type: 'string', pattern: DURATION_PATTERN, description: `${what}: a number with a unit ms, s, m or h, e.g. 500ms, 30s, 10m` });
+/** A duration in gatectl's one grammar (src/duration.ts), e.g. `500ms`, `30s`, `1m30s`. */
+export { DURATION_PATTERN };
+
+const duration = (what: string) => ({ type: 'string', pattern: DURATION_PATTERN, description: `${what}: a number with a unit ms, s, m or h, largest first, e.g. 500ms, 30s, 1m30s` });
 const positive = (what: string) => ({ type: 'number', exclusiveMinimum: 0, description: `${what}: a number above 0` });
 const count = (what: string, minimum = 1) => ({ type: 'integer', minimum, description: `${what}: a whole number of at least ${minimum}` });
 const fraction = (what: string) => ({ type: 'number', minimum: 0, maximum: 1, description: `${what}: a fraction from 0 to 1, e.g. 0.01` });

@@ -25,10 +25,10 @@
  * fails, with `actual: null` and a `reason`: a threshold never passes on missing data.
  */
 import { GatectlError, InvalidInputError, EXIT_THRESHOLD } from '../errors.js';
-import { decodeHistogram, type EncodedLatency } from '../metrics/histogram.js';
-import type { RunResult } from '../metrics/result.js';
-import { SERVER_STAGES } from '../metrics/stages.js';
-import { totalErrors, totalViolations } from '../metrics/compare.js';
+import { decodeHistogram, type EncodedLatency } from './histogram.js';
+import type { RunResult } from './result.js';
+import { SERVER_STAGES } from './stages.js';
+import { totalErrors, totalViolations } from './compare.js';
 
 /** Comparison operators accepted in a threshold. */
 export type ThresholdOp = '<' | '<=' | '>' | '>=' | '==' | '===' | '!=';
