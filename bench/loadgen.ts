@@ -10,7 +10,7 @@
  */
 import { parseArgs } from 'node:util';
 import { LOADGEN_ARG_OPTIONS, LOADGEN_USAGE, loadgenOptionsFromArgs, renderLoadgenTerminal, runLoadgenBench, writeLoadgenReports } from '../src/bench/loadgen.js';
-import { GatectlError } from '../src/errors.js';
+import { exitCodeOf } from '../src/cli/exit-codes.js';
 
 const USAGE = `usage: node dist/bench/loadgen.js ${LOADGEN_USAGE} [--out-dir DIR (reports)] [--name NAME]`;
 
@@ -33,7 +33,7 @@ async function main(): Promise<number> {
     return 0;
   } catch (err) {
     process.stderr.write(`Error: ${(err as Error).message}\n`);
-    return err instanceof GatectlError ? err.exitCode : 1;
+    return exitCodeOf(err);
   }
 }
 

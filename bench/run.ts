@@ -19,7 +19,7 @@ import { DEFAULT_BENCH_OPTIONS, runVineQueueBench } from '../src/vinequeue/bench
 import { writeBenchReports } from '../src/vinequeue/bench-files.js';
 import { renderBenchTerminal } from '../src/vinequeue/bench-report.js';
 import { LOADGEN_ARG_OPTIONS, LOADGEN_USAGE, loadgenOptionsFromArgs, renderLoadgenTerminal, runLoadgenBench, writeLoadgenReports } from '../src/bench/loadgen.js';
-import { GatectlError } from '../src/errors.js';
+import { exitCodeOf as exitCode } from '../src/cli/exit-codes.js';
 
 const USAGE = 'usage: node dist/bench/run.js [--only vinequeue|loadgen (default: both)] [--out-dir DIR (default reports)]\n' +
   '  VineQueue: [--seconds N (per cell, default 3)] [--producers N (default 100)] [--rate items/s (default 20000)] [--wal] [--name NAME]\n' +
@@ -27,7 +27,7 @@ const USAGE = 'usage: node dist/bench/run.js [--only vinequeue|loadgen (default:
 
 function exitCodeOf(err: unknown): number {
   process.stderr.write(`Error: ${(err as Error).message}\n`);
-  return err instanceof GatectlError ? err.exitCode : 1;
+  return exitCode(err);
 }
 
 async function main(): Promise<number> {

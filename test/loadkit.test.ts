@@ -12,6 +12,7 @@ import { mergeRunResults } from '../src/metrics/merge.js';
 import { evaluateThresholds, parseThreshold, renderThresholds, assertThresholds, ThresholdsFailedError } from '../src/metrics/thresholds.js';
 import { renderHgrm, renderSpectrum } from '../src/report/hgrm.js';
 import { InvalidInputError } from '../src/errors.js';
+import { exitCodeOf } from '../src/cli/exit-codes.js';
 import { arrivalTimeMs, clientsAt, cumulativeArrivals, loadScenario, mixPicker, parseScenario, rateAt, stagesToSchedule } from '../src/scenario/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -93,7 +94,7 @@ test('thresholds: bad expressions say what is wrong and show a valid one', () =>
     ['errors:rate<lots', /"lots" is not a number; e\.g\. errors:rate<0\.01/],
   ];
   for (const [expr, re] of cases) {
-    assert.throws(() => parseThreshold(expr), (err: unknown) => err instanceof InvalidInputError && err.exitCode === 2 && re.test(err.message), expr);
+    assert.throws(() => parseThreshold(expr), (err: unknown) => err instanceof InvalidInputError && exitCodeOf(err) === 2 && re.test(err.message), expr);
   }
 });
 
@@ -126,7 +127,7 @@ test('thresholds: evaluation against a run, failures listed, exit code 99', () =
   assert.match(text, /✓ errors:rate<0\.01/);
   assert.match(text, /4 of 11 thresholds FAILED \(exit code 99\)/);
   assert.doesNotMatch(renderThresholds(res, { onlyFailed: true }), /✓/);
-  assert.throws(() => assertThresholds(res), (err: unknown) => err instanceof ThresholdsFailedError && err.exitCode === 99 && /4 of 11 threshold\(s\) failed: e2e:p\(99\)<500ms/.test(err.message));
+  assert.throws(() => assertThresholds(res), (err: unknown) => err instanceof ThresholdsFailedError && exitCodeOf(err) === 99 && /4 of 11 threshold\(s\) failed: e2e:p\(99\)<500ms/.test(err.message));
   assert.doesNotThrow(() => assertThresholds(res.filter((x) => x.ok)));
 });
 

@@ -19,6 +19,7 @@ import { stagesToSchedule } from '../src/scenario/index.js';
 import { makeComparison, totalErrors } from '../src/metrics/compare.js';
 import type { ComparisonResult, RunResult } from '../src/metrics/result.js';
 import { availableCharts, fmtUs, renderHgrm, spectrumPoints, type ReportInput } from '../src/report/index.js';
+import { decodeHistogram } from '../src/metrics/histogram.js';
 import { percentileLabel, usLabel } from '../src/report/chart-fns.js';
 import { gatectl, loadOptions } from './support.js';
 import { launchChromium, openReport, type Chromium } from './browser.js';
@@ -76,6 +77,7 @@ after(async () => {
 function runFigures(r: RunResult): Record<string, [number, string]> {
   const c = r.client;
   const e = c.latency.e2e.summary;
+  const p95 = decodeHistogram(c.latency.e2e.histogram).getValueAtPercentile(95);
   return {
     'client.connected': [c.connected, String(c.connected)],
     'client.requests_sent': [c.requests_sent, String(c.requests_sent)],
@@ -83,6 +85,8 @@ function runFigures(r: RunResult): Record<string, [number, string]> {
     'client.responses_per_s': [c.responses_per_s, c.responses_per_s.toFixed(1)],
     errors: [totalErrors(r), String(totalErrors(r))],
     'e2e.p50_us': [e.p50_us, fmtUs(e.p50_us)],
+    'e2e.p90_us': [e.p90_us, fmtUs(e.p90_us)],
+    'e2e.p95_us': [p95, fmtUs(p95)],
     'e2e.p99_us': [e.p99_us, fmtUs(e.p99_us)],
     'e2e.p999_us': [e.p999_us, fmtUs(e.p999_us)],
     'e2e.max_us': [e.max_us, fmtUs(e.max_us)],
@@ -183,7 +187,8 @@ test('report --format html of a run opens in headless Chromium: charts drawn, no
   assert.equal(summary['responses'], `${run.client.responses} (${run.client.responses_per_s.toFixed(1)}/s)`);
   assert.equal(summary['clients connected'], `${run.client.connected}/${run.client.clients}`);
   const e = run.client.latency.e2e.summary;
-  assert.equal(summary['e2e p50 / p90 / p99 / p99.9 / max'], [e.p50_us, e.p90_us, e.p99_us, e.p999_us, e.max_us].map(fmtUs).join(' / '));
+  const p95 = decodeHistogram(run.client.latency.e2e.histogram).getValueAtPercentile(95);
+  assert.equal(summary['e2e p50 / p90 / p95 / p99 / p99.9 / max'], [e.p50_us, e.p90_us, p95, e.p99_us, e.p999_us, e.max_us].map(fmtUs).join(' / '));
 });
 
 test('report --format html of a comparison: both sides\' figures, the seed claims marked as claims, every chart drawn', { timeout: 60_000 }, async () => {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Registry } from 'prom-client';
 import {
-  create, createEventExporter, createHttpSink, defaultConfig, ErrBackpressure, ErrCircuitOpen, ErrQueueClosed, ErrQueueFull, ErrWalKey,
+  create, createEventExporter, createHttpSink, defaultConfig, BackpressureError, CircuitOpenError, VineQueueClosedError, VineQueueFullError, WalKeyError,
   registerVineQueueMetrics, v2Config, V4Config, WAL_HEADER_BYTES, WAL_RECORD_OVERHEAD, type VineQueueConfig, type GatewayEvent,
 } from '../src/vinequeue/index.js';
 
@@ -100,14 +100,14 @@ test('batches by interval: 3 items below batchSize leave after flushIntervalMs a
   await q.stop();
 });
 
-test('V4Config is v2Config; enqueue before start and after stop reject with ErrQueueClosed', T, async () => {
+test('V4Config is v2Config; enqueue before start and after stop reject with VineQueueClosedError', T, async () => {
   assert.deepEqual(V4Config(), v2Config());
   const q = create(v2Config(), async () => undefined);
-  await assert.rejects(q.enqueue(1), (e: unknown) => e instanceof ErrQueueClosed && e.code === 'ErrQueueClosed');
+  await assert.rejects(q.enqueue(1), (e: unknown) => e instanceof VineQueueClosedError && e.code === 'GATECTL_VINEQUEUE_CLOSED');
   await q.start();
   await q.stop();
-  await assert.rejects(q.enqueue(1), ErrQueueClosed);
-  assert.equal(q.getMetrics().rejected_total.ErrQueueClosed, 2);
+  await assert.rejects(q.enqueue(1), VineQueueClosedError);
+  assert.equal(q.getMetrics().rejected_total.VineQueueClosedError, 2);
 });
 
 test('stop() flushes what is buffered; without WAL a timed-out stop counts the unsent items as dropped', T, async () => {
@@ -127,24 +127,24 @@ test('stop() flushes what is buffered; without WAL a timed-out stop counts the u
   assert.equal(hang.getMetrics().dropped_total, 3);
 });
 
-test('memory queue full without WAL: ErrQueueFull; enqueueBatch is all-or-nothing', T, async () => {
+test('memory queue full without WAL: VineQueueFullError; enqueueBatch is all-or-nothing', T, async () => {
   const q = create<number>(cfg(v2Config(), { memoryQueueSize: 5, enableBackpressure: false, flushIntervalMs: 60_000 }), () => new Promise<void>(() => undefined));
   await q.start();
   await q.enqueueBatch([1, 2, 3, 4]);
-  await assert.rejects(q.enqueueBatch([5, 6]), (e: unknown) => e instanceof ErrQueueFull && e.code === 'ErrQueueFull');
+  await assert.rejects(q.enqueueBatch([5, 6]), (e: unknown) => e instanceof VineQueueFullError && e.code === 'GATECTL_VINEQUEUE_FULL');
   await q.enqueue(5);
-  await assert.rejects(q.enqueue(6), ErrQueueFull);
+  await assert.rejects(q.enqueue(6), VineQueueFullError);
   assert.equal(q.getMetrics().memory_queue_size, 5);
   await q.stop({ timeoutMs: 10 });
 });
 
-test('backpressure: reject mode throws ErrBackpressure above the threshold; delay mode reports BackoffMs and accepts', T, async () => {
+test('backpressure: reject mode throws BackpressureError above the threshold; delay mode reports BackoffMs and accepts', T, async () => {
   const never = () => new Promise<void>(() => undefined);
   const q = create<number>(cfg(v2Config(), { backpressureThreshold: 5, backpressureMode: 'reject', memoryQueueSize: 20, flushIntervalMs: 60_000 }), never);
   await q.start();
   for (let i = 0; i < 5; i++) await q.enqueue(i);
-  await assert.rejects(q.enqueue(5), (e: unknown) => e instanceof ErrBackpressure && e.code === 'ErrBackpressure' && e.backoffMs >= 1);
-  assert.equal(q.getMetrics().rejected_total.ErrBackpressure, 1);
+  await assert.rejects(q.enqueue(5), (e: unknown) => e instanceof BackpressureError && e.code === 'GATECTL_BACKPRESSURE' && e.backoffMs >= 1);
+  assert.equal(q.getMetrics().rejected_total.BackpressureError, 1);
   assert.ok(q.getMetrics().backoff_ms >= 1);
   await q.stop({ timeoutMs: 10 });
 
@@ -157,7 +157,7 @@ test('backpressure: reject mode throws ErrBackpressure above the threshold; dela
   await d.stop({ timeoutMs: 10 });
 });
 
-test('breaker: a failing local HTTP sink opens it, the probe after the cool-down is half-open, a healed sink closes it; failFast rejects with ErrCircuitOpen', T, async () => {
+test('breaker: a failing local HTTP sink opens it, the probe after the cool-down is half-open, a healed sink closes it; failFast rejects with CircuitOpenError', T, async () => {
   let healthy = false;
   const statesAtRequest: string[] = [];
   let q: ReturnType<typeof create<{ n: number }>>;
@@ -171,7 +171,7 @@ test('breaker: a failing local HTTP sink opens it, the probe after the cool-down
     await until(() => q.getMetrics().circuit_state === 'open', 'the breaker to open');
     assert.equal(q.getMetrics().breaker_opens_total, 1);
     assert.ok(q.getMetrics().errors_total >= 2);
-    await assert.rejects(q.enqueue({ n: 2 }), (e: unknown) => e instanceof ErrCircuitOpen && e.code === 'ErrCircuitOpen');
+    await assert.rejects(q.enqueue({ n: 2 }), (e: unknown) => e instanceof CircuitOpenError && e.code === 'GATECTL_CIRCUIT_OPEN');
     const before = srv.requests;
     await until(() => srv.requests > before, 'the half-open probe');
     assert.equal(statesAtRequest[before], 'half-open', `states seen by the server: ${statesAtRequest.join(',')}`);
@@ -354,7 +354,7 @@ test('a corrupted record and a torn tail are skipped and counted; the rest is re
   }
 });
 
-test('WAL with snappy + AES-256-GCM round-trips; a wrong key fails start() with ErrWalKey and deletes nothing', T, async () => {
+test('WAL with snappy + AES-256-GCM round-trips; a wrong key fails start() with WalKeyError and deletes nothing', T, async () => {
   const t = await tmpDir();
   const keyA = randomBytes(32).toString('hex');
   const keyFile = path.join(t.dir, 'key-b');
@@ -375,9 +375,9 @@ test('WAL with snappy + AES-256-GCM round-trips; a wrong key fails start() with 
     const sizeBefore = (await stat(path.join(walDir, segs[0]!))).size;
 
     const wrong = create<unknown>({ ...c, encryptionKeyFile: keyFile }, async () => undefined);
-    await assert.rejects(wrong.start(), (e: unknown) => e instanceof ErrWalKey && e.code === 'ErrWalKey' && /wrong WAL encryption key/.test(e.message));
+    await assert.rejects(wrong.start(), (e: unknown) => e instanceof WalKeyError && e.code === 'GATECTL_WAL_KEY' && /wrong WAL encryption key/.test(e.message));
     const noKey = create<unknown>({ ...c, enableEncryption: false }, async () => undefined);
-    await assert.rejects(noKey.start(), ErrWalKey);
+    await assert.rejects(noKey.start(), WalKeyError);
     assert.deepEqual(await segments(walDir), segs);
     assert.equal((await stat(path.join(walDir, segs[0]!))).size, sizeBefore);
 
@@ -404,7 +404,7 @@ test('registerVineQueueMetrics renders the seed metrics into a prom-client regis
   assert.match(text, /gatectl_vinequeue_enqueued_total 3/);
   assert.match(text, /gatectl_vinequeue_sent_total 3/);
   assert.match(text, /gatectl_vinequeue_circuit_state\{state="closed"\} 1/);
-  assert.match(text, /gatectl_vinequeue_rejected_total\{code="ErrQueueFull"\} 0/);
+  assert.match(text, /gatectl_vinequeue_rejected_total\{code="GATECTL_VINEQUEUE_FULL"\} 0/);
   assert.match(text, /# TYPE gatectl_vinequeue_memory_queue_size gauge/);
 });
 

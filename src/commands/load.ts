@@ -83,6 +83,7 @@ export default class Load extends BaseCommand {
       if (thresholds.length > 0) this.log(renderThresholds(thresholds));
       this.log(`result written to ${out}`);
     }
+    this.resultForJson = result;
     assertThresholds(thresholds);
     return result;
   }

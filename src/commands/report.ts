@@ -43,7 +43,7 @@ export default class Report extends BaseCommand {
     out: Flags.string({ description: 'write to this file (atomically) instead of stdout' }),
   };
 
-  async run(): Promise<{ file: string; format: string; out: string | null } | { merged: string[]; out: string; label: string }> {
+  async run(): Promise<ReportOutput | { merged: string[]; out: string; label: string }> {
     const { args, flags } = await this.parse(Report);
     if (flags.merge !== undefined) {
       const files = [...(args.file !== undefined ? [args.file] : []), ...flags.merge];
@@ -71,8 +71,7 @@ export default class Report extends BaseCommand {
     if ((flags.width !== undefined || flags.height !== undefined) && !image && flags.images === undefined) throw new InvalidInputError('--width and --height apply to --format svg or png and to --images DIR');
     if (flags.images !== undefined && format !== 'markdown') throw new InvalidInputError(`--images DIR applies to --format markdown; for one chart use --format svg --chart KIND --out FILE`);
     if (format === 'png' && flags.out === undefined) throw new InvalidInputError('--format png writes binary data: give --out FILE.png (or use --format svg to print the chart as text)');
-    const file = args.file ?? (await newestResult('reports'));
-    const result = await readReportFile(file);
+    const { file, result } = args.file !== undefined ? { file: args.file, result: await readReportFile(args.file) } : await newestResult('reports');
     const opts: RenderOptions = {};
     if (format === 'hgrm' && result.schema === 'gatectl.run/v1') {
       opts.latency = findLatency(result, flags.metric);
@@ -94,8 +93,21 @@ export default class Report extends BaseCommand {
     } else if (!this.jsonEnabled()) {
       process.stdout.write(output);
     }
-    return { file, format, out: flags.out ?? null };
+    const report = flags.out !== undefined || format === 'png' ? null : format === 'json' ? result : text;
+    return { file, schema: result.schema, format, out: flags.out ?? null, report };
   }
+}
+
+/**
+ * What `report --json` prints: the file rendered, its schema, and the rendered report itself
+ * (`report`: the text — or, for `--format json`, the result object — or null when it went to `out`).
+ */
+export interface ReportOutput {
+  file: string;
+  schema: string;
+  format: string;
+  out: string | null;
+  report: unknown;
 }
 
 /**
@@ -143,15 +155,26 @@ async function writeChartImages(result: ReportInput, dir: string, out: string | 
   return images;
 }
 
-async function newestResult(dir: string): Promise<string> {
+/**
+ * The newest `*.json` under `dir` that `report` can render (a run, comparison or capacity result),
+ * skipping other JSON (bench reports, broken files). Throws InvalidInputError when there is none.
+ */
+async function newestResult(dir: string): Promise<{ file: string; result: ReportInput }> {
   let names: string[] = [];
   try {
     names = (await readdir(dir)).filter((n) => n.endsWith('.json'));
   } catch {
     // no reports directory yet
   }
-  if (names.length === 0) throw new InvalidInputError(`no result file given and none found under ${dir}/: run gatectl load or compare first, or pass FILE`);
   const withTimes = await Promise.all(names.map(async (n) => ({ n, t: (await stat(path.join(dir, n))).mtimeMs })));
   withTimes.sort((a, b) => b.t - a.t);
-  return path.join(dir, withTimes[0]!.n);
+  for (const { n } of withTimes) {
+    const file = path.join(dir, n);
+    try {
+      return { file, result: await readReportFile(file) };
+    } catch (err) {
+      if (!(err instanceof InvalidInputError) && !(err instanceof SyntaxError)) throw err;
+    }
+  }
+  throw new InvalidInputError(`no result file given and none under ${dir}/ that report can render: run gatectl load or compare first, or pass FILE`);
 }

@@ -4,7 +4,7 @@
  */
 import { gatewayUrl } from '../transport/index.js';
 import { Worker } from 'node:worker_threads';
-import { GatectlError } from '../errors.js';
+import { errorFromWire, GatectlError, type WireError } from '../errors.js';
 import type { GatewayConfig } from './config.js';
 import type { GatewaySnapshot } from './server.js';
 import type { ServerResult } from '../metrics/result.js';
@@ -39,15 +39,15 @@ export interface InProcessGateway {
 
 /**
  * Starts a gateway on a worker thread. Rejects with the worker's error (e.g. AddressInUseError)
- * re-created as a GatectlError with the same code and exit code.
+ * rebuilt as its class (errorFromWire).
  */
 export async function startInProcessGateway(config: GatewayConfig): Promise<InProcessGateway> {
   const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: config });
   const waitFor = <T>(type: string, timeoutMs: number): Promise<T> => new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => { cleanup(); reject(new GatectlError(`in-process gateway: no '${type}' within ${timeoutMs} ms`)); }, timeoutMs);
-    const onMsg = (m: { type: string; message?: string; code?: string; exitCode?: number }) => {
+    const onMsg = (m: { type: string; error?: WireError }) => {
       if (m.type === type) { cleanup(); resolve(m as T); }
-      else if (m.type === 'error') { cleanup(); reject(new GatectlError(m.message ?? 'gateway error', m.code, m.exitCode)); }
+      else if (m.type === 'error') { cleanup(); reject(errorFromWire(m.error ?? { code: 'GATECTL_ERROR', message: 'gateway error' })); }
     };
     const onErr = (e: Error) => { cleanup(); reject(e); };
     const onExit = (code: number) => { cleanup(); reject(new GatectlError(`in-process gateway exited with code ${code}`)); };

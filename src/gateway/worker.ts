@@ -3,14 +3,14 @@
  * clients' event loop). Protocol with the parent (gateway/in-process.ts):
  * parent -> worker: `{ type: 'reset' | 'snapshot' | 'heap' | 'stop' }`;
  * worker -> parent: `{ type: 'ready', port, certPem, fingerprint }`, `{ type: 'snapshot', snapshot }`,
- * `{ type: 'heap', heap }`, `{ type: 'reset-done' }`, `{ type: 'stopped' }`, `{ type: 'error', message, code, exitCode }`.
+ * `{ type: 'heap', heap }`, `{ type: 'reset-done' }`, `{ type: 'stopped' }`, `{ type: 'error', error: WireError }`.
  */
 import { createLogger } from '../log.js';
 import v8 from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { GatewayServer } from './server.js';
 import type { GatewayConfig } from './config.js';
-import { GatectlError } from '../errors.js';
+import { errorToWire } from '../errors.js';
 
 const port = parentPort!;
 const config = workerData as GatewayConfig;
@@ -20,8 +20,7 @@ try {
   await server.start();
   port.postMessage({ type: 'ready', port: server.port, certPem: server.cert.certPem, fingerprint: server.cert.fingerprintSha256 });
 } catch (err) {
-  const e = err as Error;
-  port.postMessage({ type: 'error', message: e.message, code: (e as GatectlError).code, exitCode: (e as GatectlError).exitCode });
+  port.postMessage({ type: 'error', error: errorToWire(err) });
 }
 
 port.on('message', (msg: { type: string }) => {

@@ -64,6 +64,8 @@ export interface SliceSecond {
   responses: number;
   errors: number;
   e2e: string;
+  /** encoded schedule-lag histogram of the requests sent in that second (µs) */
+  schedule_lag: string;
 }
 
 /** What a slice reports once per second while running. */
@@ -75,6 +77,10 @@ export interface SliceTick {
   errors: number;
   /** encoded e2e histogram of the last second (µs) */
   e2e: string;
+  /** encoded schedule-lag histogram of the requests sent in the last second (µs) */
+  schedule_lag: string;
+  /** protocol violations so far (reorders + gaps + duplicates + notify order) */
+  violations: number;
 }
 
 /** A slice's result. Histograms are base64 HDR encodings (µs); counts are totals of the slice. */
@@ -206,11 +212,12 @@ export class Slice {
       const now = performance.now();
       second++;
       const e2e = m.takeIntervalE2e(encodeHistogram);
+      const lag = m.takeIntervalScheduleLag(encodeHistogram);
       if (this.phase === 'steady') {
-        series.push({ t_s: second, connected: this.liveClients(), requests: m.requestsSent - last.requests, responses: m.responses - last.responses, errors: m.errors - last.errors, e2e });
+        series.push({ t_s: second, connected: this.liveClients(), requests: m.requestsSent - last.requests, responses: m.responses - last.responses, errors: m.errors - last.errors, e2e, schedule_lag: lag });
       }
       last = { requests: m.requestsSent, responses: m.responses, errors: m.errors };
-      this.tick(e2e);
+      this.tick(e2e, lag);
       if (s.heartbeatMs > 0) for (const c of this.clients) if (now - c.lastWriteAt >= s.heartbeatMs) c.heartbeat(now);
     }, 1000);
     try {
@@ -376,12 +383,14 @@ export class Slice {
     return n;
   }
 
-  /** Reports progress; `e2e` is the second's encoded e2e histogram when the caller already took it. */
-  private tick(e2e?: string): void {
+  /** Reports progress; `e2e` and `lag` are the second's encoded e2e and schedule-lag histograms when the caller already took them. */
+  private tick(e2e?: string, lag?: string): void {
     this.peakRss = Math.max(this.peakRss, process.memoryUsage.rss());
     const m = this.m;
     const encoded = e2e ?? m.takeIntervalE2e(encodeHistogram);
-    this.onTick?.({ phase: this.phase, connected: this.phase === 'connecting' ? this.clients.length : this.liveClients(), requests: m.requestsSent, responses: m.responses, errors: m.errors, e2e: encoded });
+    const scheduleLag = lag ?? m.takeIntervalScheduleLag(encodeHistogram);
+    this.onTick?.({ phase: this.phase, connected: this.phase === 'connecting' ? this.clients.length : this.liveClients(), requests: m.requestsSent, responses: m.responses, errors: m.errors, e2e: encoded, schedule_lag: scheduleLag,
+      violations: m.violations.reorders + m.violations.gaps + m.violations.duplicates + m.violations.notify_order_violations });
   }
 }
 

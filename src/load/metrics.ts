@@ -21,8 +21,10 @@ export class ClientMetrics {
   /** actual send time → response, µs (what a closed-loop tool would report) */
   readonly e2eUncorrected: Histogram = createHistogram();
   readonly connect: Histogram = createHistogram();
-  /** actual − intended send time, µs */
-  readonly scheduleLag: Histogram = createHistogram();
+  /** actual − intended send time, µs, of the requests sent since the last `takeIntervalScheduleLag` (the current second) */
+  private readonly scheduleLagInterval: Histogram = createHistogram();
+  /** actual − intended send time, µs, of the requests sent before the last `takeIntervalScheduleLag` */
+  private readonly scheduleLagBefore: Histogram = createHistogram();
   readonly violations: ViolationCounts = { reorders: 0, gaps: 0, duplicates: 0, notify_order_violations: 0 };
   readonly errorsByCode: Record<string, number> = {};
   readonly transportErrors: Record<string, number> = {};
@@ -49,7 +51,24 @@ export class ClientMetrics {
     this.e2eInterval.reset();
     this.e2eBefore.reset();
     this.e2eUncorrected.reset();
-    this.scheduleLag.reset();
+    this.scheduleLagInterval.reset();
+    this.scheduleLagBefore.reset();
+  }
+
+  /** actual − intended send time, µs, of every request since `resetLatency`: a new histogram (the sum of the seconds). */
+  get scheduleLag(): Histogram {
+    return mergeHistograms([this.scheduleLagBefore, this.scheduleLagInterval]);
+  }
+
+  /**
+   * Ends the current second for the schedule lag: returns `encode(schedule lag of the requests sent
+   * since the last call)` (µs) and adds those counts to the total, as `takeIntervalE2e` does for e2e.
+   */
+  takeIntervalScheduleLag(encode: (h: Histogram) => string): string {
+    const encoded = encode(this.scheduleLagInterval);
+    this.scheduleLagBefore.add(this.scheduleLagInterval);
+    this.scheduleLagInterval.reset();
+    return encoded;
   }
 
   /**
@@ -77,7 +96,7 @@ export class ClientMetrics {
   /** A request intended at `intended` (performance.now() ms) left; `lagMs` = actual - intended send time, ms. */
   requestSent(lagMs: number, intended: number): void {
     this.requestsSent++;
-    recordUs(this.scheduleLag, lagMs * 1000);
+    recordUs(this.scheduleLagInterval, lagMs * 1000);
     const stages = this.stageEnds.length;
     if (stages === 1) this.stageSent[0]!++;
     else if (stages > 1) this.stageSent[this.stageOf(intended)]!++;

@@ -22,7 +22,7 @@ async function getJson(url: string): Promise<unknown> {
     return await res.body.json();
   } catch (err) {
     if (err instanceof GatectlError) throw err;
-    throw new GatectlError(`cannot read monitor ${url}: ${(err as Error).message}; check --monitor points at the gateway's monitor port`, 'GATECTL_MONITOR', 1, { cause: err });
+    throw new GatectlError(`cannot read monitor ${url}: ${(err as Error).message}; check --monitor points at the gateway's monitor port`, 'GATECTL_MONITOR', { cause: err });
   }
 }
 

@@ -14,7 +14,7 @@ import type { TransportName, TransportStats } from '../transport/types.js';
 import { sumTransportStats } from '../transport/util.js';
 import { WEBTRANSPORT_PATH, webtransportMode } from '../transport/webtransport.js';
 import { InvalidInputError, TransportError } from '../errors.js';
-import { decodeHistogram, encodeLatency, mergeHistograms } from '../metrics/histogram.js';
+import { decodeHistogram, encodeLatency, mergeHistograms, type Histogram } from '../metrics/histogram.js';
 import { RUN_SCHEMA, type RunResult, type ServerResult, type TimeSeriesPoint, type ViolationCounts } from '../metrics/result.js';
 import { Slice, type DriveOptions, type SliceSecond, type SlicePartial, type SliceSpec, type SliceTick } from './engine.js';
 
@@ -64,6 +64,20 @@ export interface ProgressTick {
   responses_per_s: number;
   e2e_p99_us: number;
   errors: number;
+  /** e2e p50 of the responses received in the last second, µs (0 when none) */
+  e2e_p50_us: number;
+  /** schedule lag p99 of the requests sent in the last second, µs (0 when none) */
+  schedule_lag_p99_us: number;
+  /** protocol violations since the run began (reorders + gaps + duplicates + notify order) */
+  violations: number;
+  /** requests sent and responses received since the run began (all generator processes) */
+  requests_total: number;
+  responses_total: number;
+  /**
+   * e2e of the responses received in the last second, µs, merged over the generator processes: a
+   * new histogram per tick that the receiver may keep (the live outputs fold it into their totals)
+   */
+  e2e: Histogram;
 }
 
 /** Event-loop delay p99 above this (ms) marks a run generator_bound. */
@@ -210,11 +224,15 @@ export async function runLoad(opts: LoadOptions, target: TargetHandle, onProgres
     const phase = ts.some((t) => t.phase === 'connecting') ? 'connecting' : ts.some((t) => t.phase === 'steady') ? 'steady' : 'draining';
     const totals = { requests: ts.reduce((a, t) => a + t.requests, 0), responses: ts.reduce((a, t) => a + t.responses, 0) };
     const e2e = mergeHistograms(ts.map((t) => decodeHistogram(t.e2e)));
+    const lag = onProgress !== undefined ? mergeHistograms(ts.map((t) => decodeHistogram(t.schedule_lag))) : null;
     onProgress?.({
       phase, elapsed_s: Math.round((performance.now() - (phase === 'connecting' || steadyStart === 0 ? tConnect : steadyStart)) / 1000),
       connected: ts.reduce((a, t) => a + t.connected, 0), clients: myClients,
       requests_per_s: totals.requests - lastTotals.requests, responses_per_s: totals.responses - lastTotals.responses,
       e2e_p99_us: e2e.totalCount > 0 ? e2e.getValueAtPercentile(99) : 0, errors: ts.reduce((a, t) => a + t.errors, 0),
+      e2e_p50_us: e2e.totalCount > 0 ? e2e.getValueAtPercentile(50) : 0,
+      schedule_lag_p99_us: lag !== null && lag.totalCount > 0 ? lag.getValueAtPercentile(99) : 0,
+      violations: ts.reduce((a, t) => a + t.violations, 0), requests_total: totals.requests, responses_total: totals.responses, e2e,
     });
     lastTotals = totals;
   }, 1000);
@@ -259,10 +277,13 @@ function buildResult(opts: LoadOptions, target: TargetHandle, transport: Transpo
   }
   const series: TimeSeriesPoint[] = [...bySecond.entries()].sort((a, b) => a[0] - b[0]).map(([t_s, { p }]) => {
     const h = mergeHistograms(p.map((x) => decodeHistogram(x.e2e)));
+    const lag = mergeHistograms(p.map((x) => decodeHistogram(x.schedule_lag)));
     return {
       t_s, connected: p.reduce((a, x) => a + x.connected, 0), requests: p.reduce((a, x) => a + x.requests, 0),
       responses: p.reduce((a, x) => a + x.responses, 0), errors: p.reduce((a, x) => a + x.errors, 0),
       e2e_p99_us: h.totalCount > 0 ? h.getValueAtPercentile(99) : 0,
+      e2e_p50_us: h.totalCount > 0 ? h.getValueAtPercentile(50) : 0,
+      schedule_lag_p99_us: lag.totalCount > 0 ? lag.getValueAtPercentile(99) : 0,
     };
   });
   const connectFailures = sum((p) => p.connectFailures);

@@ -34,6 +34,32 @@ export interface TimeSeriesPoint {
   errors: number;
   /** e2e p99 of responses received in this second, in µs (0 when none) */
   e2e_p99_us: number;
+  /** sessions set up again after a loss in this second (absent before issue 15) */
+  reconnects?: number;
+  /** requests lost with a session in this second (absent before issue 15) */
+  lost_on_disconnect?: number;
+  /** e2e p50 of responses received in this second, in µs (0 when none; absent in results before issue 12) */
+  e2e_p50_us?: number;
+  /** schedule lag (actual − intended send time) p99 of the requests sent in this second, in µs (0 when none; absent before issue 12) */
+  schedule_lag_p99_us?: number;
+}
+
+/**
+ * A window of a run in which at least one client had lost its session and not said Hello again
+ * (issue 15). Times in ms since the steady start (negative: before it) and as ISO wall-clock times.
+ */
+export interface OutageWindow {
+  start_ms: number;
+  end_ms: number;
+  duration_ms: number;
+  /** sessions lost in the window (a client lost twice counts twice) */
+  clients_lost: number;
+  /** requests in flight on those sessions when they were lost */
+  lost_on_disconnect: number;
+  /** every client lost in it was connected again before the steady phase ended */
+  recovered: boolean;
+  started_at: string;
+  ended_at: string;
 }
 
 /** Client-side results. */
@@ -54,6 +80,20 @@ export interface ClientResult {
   dropped_iterations?: number;
   /** requests never answered by the end of the drain period */
   unanswered: number;
+  /** sessions lost (peer closed, or silent for the client idle timeout: transport_errors.idle_timeout) during the run (issue 15) */
+  disconnects?: number;
+  /** sessions set up again after a loss (dial + Hello 200) */
+  reconnects?: number;
+  /** reconnect attempts that failed (dial failed or timed out, Hello refused) */
+  reconnect_failures?: number;
+  /** requests in flight when their session was lost: never answered, counted here and not in `unanswered` */
+  lost_on_disconnect?: number;
+  /** open model: arrivals never sent because their client was disconnected when the schedule ended (part of dropped_iterations) */
+  dropped_disconnected?: number;
+  /** time clients spent disconnected during the steady phase: clients that were, sum and longest, ms; per client (user id → ms, only those > 0) */
+  disconnected?: { clients: number; total_ms: number; max_ms: number; per_client_ms: Record<string, number> };
+  /** outage windows of the run, merged over generator processes */
+  outages?: OutageWindow[];
   /** ErrorResponses received, by code */
   errors_by_code: Record<string, number>;
   /** connection-level failures (write failed, connection closed by the peer), by kind */
@@ -73,6 +113,29 @@ export interface ClientResult {
     /** actual send time minus scheduled send time, µs: how late the generator was */
     schedule_lag: EncodedLatency;
   };
+  /**
+   * `--slow-clients` (issue 14 §6): the slow readers' own figures. When present, every other field
+   * of ClientResult counts the healthy clients only, so a slow reader's latency never hides in (or
+   * inflates) the healthy clients' percentiles.
+   */
+  slow?: SlowClientsResult;
+}
+
+/** The slow readers of a `--slow-clients` run (load/slow-reader.ts). Latencies in µs. */
+export interface SlowClientsResult {
+  /** slow clients in this run (or shard), and how many said Hello */
+  clients: number;
+  connected: number;
+  /** the bound each slow client reads its stream at, bytes/s, and the stream receive window it advertises, bytes */
+  read_bytes_per_s: number;
+  receive_window_bytes: number;
+  requests_sent: number;
+  responses: number;
+  unanswered: number;
+  errors_by_code: Record<string, number>;
+  /** e.g. closed_by_peer: the gateway closed a slow consumer (write-stall timeout or session buffer limit) */
+  transport_errors: Record<string, number>;
+  latency: { e2e: EncodedLatency };
 }
 
 /** The load generator's view of itself. */
@@ -93,6 +156,10 @@ export interface GeneratorResult {
    * bytes_in/out, handshakes_*, invalid_datagrams by reason, lost_packets, …; see the README)
    */
   transport?: Record<string, number | Record<string, number>>;
+  /** CPU time (user + system) of the generator processes in the steady phase and drain, summed, µs */
+  cpu_us?: number;
+  /** cpu_us ÷ the responses received, µs per response */
+  cpu_us_per_response?: number;
 }
 
 /** Server-side figures: stage histograms and queue/processor stats. */
@@ -105,6 +172,15 @@ export interface ServerResult {
   counters: Record<string, unknown>;
   /** the target's transport counters (in-process QUIC gateway: packets, handshakes, invalid_datagrams by reason, …) */
   transport?: Record<string, number | Record<string, number>>;
+  /**
+   * send-queue stages (enqueue_latency, lock_wait, …, µs) of the sessions of each client cohort
+   * (`healthy`, `slow`) in a `--slow-clients` run (issue 14 §6); absent otherwise
+   */
+  cohorts?: Record<string, Record<string, EncodedLatency>>;
+  /** in-process target: CPU time (user + system) its process used in the steady phase and drain, µs */
+  cpu_us?: number;
+  /** cpu_us ÷ the responses the clients received, µs per response */
+  cpu_us_per_response?: number;
 }
 
 /** One schedule stage of a run. Times in ms since the steady start; rates in requests/s. */
@@ -147,6 +223,11 @@ export interface RunResult {
    * stage); requests by intended send time, e2e corrected latency in µs.
    */
   stages?: StageResult[];
+  /**
+   * the latency statistics its reports show (`--percentiles`, issue 12), normalised labels in the
+   * order given, e.g. `["p50", "p90", "p95", "p99", "p99.9", "max"]`; absent: the default, that list
+   */
+  percentiles?: string[];
   /** thresholds evaluated on this run (`--threshold`, scenario), k6 syntax; `actual` in µs for latencies */
   thresholds?: { expr: string; ok: boolean; actual: number | null; reason?: string }[];
 }

@@ -24,7 +24,7 @@
  * not record, `e2e_uncorrected` in an older result) or whose latency histogram has no samples
  * fails, with `actual: null` and a `reason`: a threshold never passes on missing data.
  */
-import { GatectlError, InvalidInputError, EXIT_THRESHOLD } from '../errors.js';
+import { GatectlError, InvalidInputError } from '../errors.js';
 import { decodeHistogram, type EncodedLatency } from './histogram.js';
 import type { RunResult } from './result.js';
 import { SERVER_STAGES } from './stages.js';
@@ -60,13 +60,13 @@ export interface ThresholdResult extends Threshold {
   reason?: string;
 }
 
-/** Failed thresholds: exit code 99 (EXIT_THRESHOLD, k6's). `results` holds every evaluated threshold. */
+/** Failed thresholds (`GATECTL_THRESHOLDS_FAILED`; the commands exit 99, as k6 does). `results` holds every evaluated threshold. */
 export class ThresholdsFailedError extends GatectlError {
   readonly results: ThresholdResult[];
   constructor(results: ThresholdResult[]) {
     const failed = results.filter((r) => !r.ok);
     super(`${failed.length} of ${results.length} threshold(s) failed: ${failed.map((r) => `${r.expr} (actual ${formatActual(r)})`).join('; ')}`,
-      'GATECTL_THRESHOLDS_FAILED', EXIT_THRESHOLD);
+      'GATECTL_THRESHOLDS_FAILED');
     this.results = results;
   }
 }
@@ -276,5 +276,5 @@ export function renderThresholds(results: readonly ThresholdResult[], opts: { on
   const width = Math.max(0, ...shown.map((r) => r.expr.length));
   const failed = results.filter((r) => !r.ok).length;
   const lines = shown.map((r) => `  ${r.ok ? '✓' : '✗'} ${r.expr.padEnd(width)}  actual ${formatActual(r)}`);
-  return ['thresholds:', ...lines, failed === 0 ? `all ${results.length} thresholds passed` : `${failed} of ${results.length} thresholds FAILED (exit code ${EXIT_THRESHOLD})`].join('\n') + '\n';
+  return ['thresholds:', ...lines, failed === 0 ? `all ${results.length} thresholds passed` : `${failed} of ${results.length} thresholds FAILED (exit code 99)`].join('\n') + '\n';
 }

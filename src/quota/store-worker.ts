@@ -2,14 +2,14 @@
  * worker_thread entry that owns the SQLite quota store (better-sqlite3 is synchronous; here its
  * calls never block the gateway's event loop). Protocol with quota/store.ts:
  * workerData: `{ path, synchronous, defaults }`;
- * worker -> parent first: `{ type: 'ready', journalMode }` or `{ type: 'error', message, code, exitCode }`;
+ * worker -> parent first: `{ type: 'ready', journalMode }` or `{ type: 'error', error: WireError }`;
  * parent -> worker: `{ id, op: 'apply', incs } | { id, op: 'read', userId, quotaType, windowStart }
  *   | { id, op: 'setLimit', userId, quotaType, limit } | { id, op: 'total', userId, quotaType } | { id, op: 'close' }`;
  * worker -> parent: `{ id, ok: true, result }` or `{ id, ok: false, message }`, in request order.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteQuotaDb } from './sqlite.js';
-import type { GatectlError } from '../errors.js';
+import { errorToWire } from '../errors.js';
 import type { QuotaSynchronous } from './config.js';
 import type { UsageIncrement } from './types.js';
 
@@ -36,8 +36,7 @@ try {
   db = new SqliteQuotaDb(data.path, data.synchronous, data.defaults);
   port.postMessage({ type: 'ready', journalMode: db.journalMode() });
 } catch (err) {
-  const e = err as GatectlError;
-  port.postMessage({ type: 'error', message: e.message, code: e.code, exitCode: e.exitCode });
+  port.postMessage({ type: 'error', error: errorToWire(err) });
   port.close();
 }
 

@@ -4,7 +4,7 @@
  * (quota/store-worker.ts). Tests may pass any other QuotaStore (e.g. one that injects failures).
  */
 import { Worker } from 'node:worker_threads';
-import { GatectlError, InvalidInputError } from '../errors.js';
+import { errorFromWire, type WireError } from '../errors.js';
 import type { QuotaSynchronous } from './config.js';
 import { QuotaStoreError, type UsageIncrement } from './types.js';
 import type { UsageRow } from './sqlite.js';
@@ -121,12 +121,11 @@ export async function openSqliteQuotaStore(opts: SqliteStoreOptions): Promise<Sq
   try {
     const ready = await new Promise<{ journalMode: string }>((resolve, reject) => {
       const timer = setTimeout(() => { cleanup(); reject(new QuotaStoreError(`quota store ${opts.path}: worker not ready within 30 s`)); }, 30_000);
-      const onMsg = (m: { type?: string; journalMode?: string; message?: string; code?: string; exitCode?: number }) => {
+      const onMsg = (m: { type?: string; journalMode?: string; error?: WireError }) => {
         if (m.type === 'ready') { cleanup(); resolve({ journalMode: m.journalMode ?? '' }); }
         else if (m.type === 'error') {
           cleanup();
-          const msg = m.message ?? 'quota store failed';
-          reject(m.code === 'GATECTL_BAD_INPUT' ? new InvalidInputError(msg) : new GatectlError(msg, m.code, m.exitCode));
+          reject(errorFromWire(m.error ?? { code: 'GATECTL_QUOTA_STORE', message: 'quota store failed' }));
         }
       };
       const onErr = (e: Error) => { cleanup(); reject(new QuotaStoreError(`quota store ${opts.path}: worker failed: ${e.message}`, { cause: e })); };

@@ -2,7 +2,7 @@
  * Shapes of the async quota module (seed 003 配额事件结构, ConsumerStats), plus its errors.
  * user_id is a string (the gateway's Hello.user_id), where the seed's Go struct has int64.
  */
-import { GatectlError, EXIT_RUNTIME } from '../errors.js';
+import { GatectlError } from '../errors.js';
 
 /** Seed 003 `QuotaUsageEvent`: one consumption, published on the consumer's channel. */
 export interface QuotaUsageEvent {
@@ -71,13 +71,13 @@ export class QuotaExceededError extends GatectlError {
   /** ErrorResponse code: 429 */
   readonly status = QUOTA_EXCEEDED_CODE;
   constructor(readonly userId: string, readonly quotaType: string, readonly value: number, readonly result: QuotaCheckResult) {
-    super(`quota exceeded: user ${userId} ${quotaType} used ${result.used} of ${result.limit} this window, asked for ${value}`, 'GATECTL_QUOTA_EXCEEDED', EXIT_RUNTIME);
+    super(`quota exceeded: user ${userId} ${quotaType} used ${result.used} of ${result.limit} this window, asked for ${value}`, 'GATECTL_QUOTA_EXCEEDED');
   }
 }
 
 /** The quota store failed (a write after all retries, a read, or the store worker died). */
 export class QuotaStoreError extends GatectlError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, 'GATECTL_QUOTA_STORE', EXIT_RUNTIME, options);
+    super(message, 'GATECTL_QUOTA_STORE', options);
   }
 }

@@ -200,7 +200,7 @@ function spectrumChart(sides: Side[]): ChartSpec {
 // ---------------------------------------------------------------------------------------------
 // time series
 
-const KNOWN_POINT_FIELDS = new Set(['t_s', 'connected', 'requests', 'responses', 'errors', 'e2e_p99_us']);
+const KNOWN_POINT_FIELDS = new Set(['t_s', 'connected', 'requests', 'responses', 'errors', 'e2e_p99_us', 'e2e_p50_us', 'schedule_lag_p99_us']);
 
 /** Extra numeric per-second fields a result may carry (newer writers): `*_us` go on the latency axis, others on the count axis. */
 function extraFields(sides: Side[]): string[] {
@@ -215,6 +215,9 @@ function timeseriesChart(sides: Side[]): ChartSpec {
     { field: 'errors', name: 'errors/s', axis: 0 }, { field: 'connected', name: 'clients connected', axis: 1 },
   ];
   const latencies: { field: string; name: string }[] = [{ field: 'e2e_p99_us', name: 'e2e p99 per second' }];
+  // per-second p50 and schedule lag p99 (issue 12), in results written since they were added
+  if (sides.some((s) => s.run.timeseries.some((p) => p.e2e_p50_us !== undefined))) latencies.unshift({ field: 'e2e_p50_us', name: 'e2e p50 per second' });
+  if (sides.some((s) => s.run.timeseries.some((p) => p.schedule_lag_p99_us !== undefined))) latencies.push({ field: 'schedule_lag_p99_us', name: 'schedule lag p99 per second' });
   for (const f of extraFields(sides)) {
     if (f.endsWith('_us')) latencies.push({ field: f, name: f.replace(/_us$/, '') });
     else counts.push({ field: f, name: f, axis: 0 });
@@ -269,7 +272,7 @@ function timeseriesChart(sides: Side[]): ChartSpec {
     kind: 'timeseries', title: 'Over time', height, series: names,
     option: {
       ...BASE,
-      title: { text: 'Over time (one point per second of the steady phase)', subtext: 'top: counts per second · middle: clients connected · bottom: e2e p99 of the responses received in each second (log axis;\nseconds with no response not drawn)' + (sides.length > 1 ? ' · dashed: before' : ''), left: 10, subtextStyle: { lineHeight: 16 } },
+      title: { text: 'Over time (one point per second of the steady phase)', subtext: 'top: counts per second · middle: clients connected · bottom: e2e p50/p99 of the responses received and schedule lag p99 of the requests sent in each second\n(log axis; seconds with no response, and zero lag, not drawn)' + (sides.length > 1 ? ' · dashed: before' : ''), left: 10, subtextStyle: { lineHeight: 16 } },
       tooltip: { trigger: 'axis' },
       axisPointer: { link: [{ xAxisIndex: 'all' }] },
       legend: { orient: 'vertical', right: 10, top: 75, data: names },

@@ -25,6 +25,7 @@ import {
   summaryTable, thresholdsTable, type TableData,
 } from './tables.js';
 import { capacitySlo, capacityVerdict } from './terminal.js';
+import { runPercentiles, statKey, statLabel, statValuesUs } from './percentiles.js';
 
 /** What renderHtml needs besides the result. */
 export interface HtmlOptions {
@@ -111,18 +112,22 @@ function kpis(list: Kpi[], side?: string): string {
     `<div class="kpi" data-metric="${esc(k.metric)}" data-value="${k.value === null ? '' : String(k.value)}"><div class="kpi-value">${esc(k.text)}</div><div class="kpi-label">${esc(k.label)}</div></div>`).join('')}</div>`;
 }
 
-/** Key figures of a run: clients, requests, responses and rate, errors, corrected e2e percentiles. */
+/**
+ * Key figures of a run: clients, requests, responses and rate, errors, then the corrected e2e
+ * statistics of the run's `--percentiles` (data-metric `e2e.p95_us`, `e2e.p999_us`, `e2e.max_us`, …).
+ */
 function runKpis(r: RunResult): Kpi[] {
   const c = r.client;
-  const e = c.latency.e2e.summary;
-  const lat = (metric: keyof typeof e, label: string): Kpi => ({ metric: `e2e.${metric}`, label, value: e.count === 0 ? null : e[metric], text: e.count === 0 ? 'n/a' : fmtUs(e[metric]) });
+  const stats = runPercentiles(r);
+  const values = statValuesUs(c.latency.e2e, stats);
+  const lat = stats.map((s, i): Kpi => ({ metric: `e2e.${statKey(s)}`, label: `e2e ${statLabel(s)}`, value: values[i]!, text: fmtUs(values[i]!) }));
   return [
     { metric: 'client.connected', label: `of ${c.clients} clients connected`, value: c.connected, text: String(c.connected) },
     { metric: 'client.requests_sent', label: 'requests sent', value: c.requests_sent, text: String(c.requests_sent) },
     { metric: 'client.responses', label: 'responses', value: c.responses, text: String(c.responses) },
     { metric: 'client.responses_per_s', label: 'responses/s', value: c.responses_per_s, text: c.responses_per_s.toFixed(1) },
     { metric: 'errors', label: 'errors', value: totalErrors(r), text: String(totalErrors(r)) },
-    lat('p50_us', 'e2e p50'), lat('p99_us', 'e2e p99'), lat('p999_us', 'e2e p99.9'), lat('max_us', 'e2e max'),
+    ...lat,
   ];
 }
 

@@ -18,6 +18,7 @@ export * from './hgrm.js';
 export * from './charts.js';
 export * from './html.js';
 export * from './svg.js';
+export * from './percentiles.js';
 
 /** Output formats of `gatectl report`. `png` is binary: render `svg`, then svgToPng. */
 export const REPORT_FORMATS = ['markdown', 'json', 'table', 'hgrm', 'html', 'svg', 'png'] as const;

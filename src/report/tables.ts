@@ -4,10 +4,11 @@
  */
 import type { CapacityResult } from '../metrics/capacity.js';
 import type { ComparisonResult, RunResult } from '../metrics/result.js';
-import type { LatencySummary } from '../metrics/histogram.js';
+import type { EncodedLatency } from '../metrics/histogram.js';
 import { comparisonRows, seed003Rows, totalErrors, type ComparisonRow } from '../metrics/compare.js';
 import { fmtFactor, fmtMiB, fmtUs, fmtValue } from './format.js';
 import { formatActual, parseThreshold } from '../metrics/thresholds.js';
+import { runPercentiles, statLabel, statValuesUs, type LatencyStat } from './percentiles.js';
 
 /** A table: header row plus body rows. */
 export interface TableData {
@@ -31,11 +32,19 @@ function codes(o: Record<string, number>): string {
   return e.length === 0 ? '0' : e.map(([k, v]) => `${k}: ${v}`).join(', ');
 }
 
-/** Client-side summary: counts, rates, latencies, violations, generator health. */
-export function summaryTable(r: RunResult): TableData {
+/** `p50 / p95 / max` of `stats` and the values of one latency in that order (`n/a` without samples). */
+function statCells(lat: EncodedLatency, stats: readonly LatencyStat[]): [string, string] {
+  return [stats.map(statLabel).join(' / '), statValuesUs(lat, stats).map(fmtUs).join(' / ')];
+}
+
+/**
+ * Client-side summary: counts, rates, latencies, violations, generator health. The e2e rows show
+ * `stats` (default: the run's `--percentiles`, see percentiles.ts).
+ */
+export function summaryTable(r: RunResult, stats: readonly LatencyStat[] = runPercentiles(r)): TableData {
   const c = r.client;
-  const e = c.latency.e2e.summary;
   const v = c.violations;
+  const [statNames, e2eCells] = statCells(c.latency.e2e, stats);
   return {
     head: ['metric', 'value'],
     rows: [
@@ -45,9 +54,9 @@ export function summaryTable(r: RunResult): TableData {
       ['notifies', String(c.notifies) + (c.unbound_notifies ? ` (+${c.unbound_notifies} unbound)` : '')],
       ['unanswered', String(c.unanswered)],
       ['errors', `${totalErrors(r)} (responses ${codes(c.errors_by_code)}; transport ${codes(c.transport_errors)})`],
-      ['e2e p50 / p90 / p99 / p99.9 / max', [e.p50_us, e.p90_us, e.p99_us, e.p999_us, e.max_us].map(fmtUs).join(' / ')],
+      [`e2e ${statNames}`, e2eCells],
       ...(c.latency.e2e_uncorrected !== undefined && r.config.model !== 'closed'
-        ? [['e2e uncorrected (from actual send)', (({ p50_us, p90_us, p99_us, p999_us, max_us }) => [p50_us, p90_us, p99_us, p999_us, max_us])(c.latency.e2e_uncorrected.summary).map(fmtUs).join(' / ')]]
+        ? [['e2e uncorrected (from actual send)', statCells(c.latency.e2e_uncorrected, stats)[1]]]
         : []),
       ['connect p50 / p99', `${fmtUs(c.latency.connect.summary.p50_us)} / ${fmtUs(c.latency.connect.summary.p99_us)}`],
       ['schedule lag p99', fmtUs(c.latency.schedule_lag.summary.p99_us)],
@@ -70,12 +79,15 @@ function transportRows(t: Record<string, number | Record<string, number>> | unde
   ]];
 }
 
-/** Server stage latencies: stage | count | p50 | p90 | p99 | p99.9 | max. Null when the run has no server figures. */
-export function stageTable(r: RunResult): TableData | null {
+/**
+ * Server stage latencies: stage | count | one column per statistic of `stats` (default: the run's
+ * `--percentiles`, e.g. p50 | p90 | p95 | p99 | p99.9 | max). Null when the run has no server figures.
+ */
+export function stageTable(r: RunResult, stats: readonly LatencyStat[] = runPercentiles(r)): TableData | null {
   if (r.server === null) return null;
-  const rows = Object.entries(r.server.stages).map(([name, { summary: s }]: [string, { summary: LatencySummary }]) =>
-    [name, String(s.count), ...(s.count === 0 ? ['-', '-', '-', '-', '-'] : [s.p50_us, s.p90_us, s.p99_us, s.p999_us, s.max_us].map(fmtUs))]);
-  return { head: ['stage', 'count', 'p50', 'p90', 'p99', 'p99.9', 'max'], rows };
+  const rows = Object.entries(r.server.stages).map(([name, lat]: [string, EncodedLatency]) =>
+    [name, String(lat.summary.count), ...(lat.summary.count === 0 ? stats.map(() => '-') : statValuesUs(lat, stats).map(fmtUs))]);
+  return { head: ['stage', 'count', ...stats.map(statLabel)], rows };
 }
 
 /** SendQueueStats of the run (seed 000 names). */

@@ -3,7 +3,7 @@
  * upstream timeout a 504 — seed 004 §3.4). One class per failure, each with a stable code, like
  * `src/errors.ts`.
  */
-import { EXIT_RUNTIME, GatectlError } from '../errors.js';
+import { GatectlError } from '../errors.js';
 
 /**
  * The upstream call failed: the service rejected it (non-2xx HTTP status, injected mock error), the
@@ -19,7 +19,7 @@ export class UpstreamError extends GatectlError {
    * @param options `cause` (the underlying error), `status` (HTTP status), `code` (subclasses only)
    */
   constructor(message: string, options?: { cause?: unknown; status?: number; code?: string }) {
-    super(message, options?.code ?? 'GATECTL_UPSTREAM', EXIT_RUNTIME, options?.cause === undefined ? undefined : { cause: options.cause });
+    super(message, options?.code ?? 'GATECTL_UPSTREAM', options?.cause === undefined ? undefined : { cause: options.cause });
     this.status = options?.status;
   }
 }

@@ -54,7 +54,7 @@ export interface CellResult {
   duration_s: number;
   /** enqueues that resolved (accepted) */
   enqueued: number;
-  /** enqueues refused (ErrQueueFull / ErrBackpressure …) */
+  /** enqueues refused (VineQueueFullError / BackpressureError …) */
   rejected: number;
   /** accepted enqueues per second */
   qps: number;

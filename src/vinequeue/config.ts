@@ -18,7 +18,7 @@ export interface VineQueueConfig {
   batchSize: number;
   /** …or when the oldest unsent item has waited this long, in ms (seed: 5 s) */
   flushIntervalMs: number;
-  /** items held in memory at most; beyond it items overflow to the WAL, or enqueue rejects with ErrQueueFull */
+  /** items held in memory at most; beyond it items overflow to the WAL, or enqueue rejects with VineQueueFullError */
   memoryQueueSize: number;
   /** batches being prepared (sink `prepare`, e.g. NDJSON + gzip on the libuv pool) at once (seed ProcessorPoolSize = NumCPU) */
   processorPoolSize: number;
@@ -42,13 +42,13 @@ export interface VineQueueConfig {
   breakerFailureThreshold: number;
   /** ms the breaker stays open before one half-open probe */
   breakerCoolDownMs: number;
-  /** while open, enqueue rejects with ErrCircuitOpen instead of queueing (default false: items wait, in the WAL if on) */
+  /** while open, enqueue rejects with CircuitOpenError instead of queueing (default false: items wait, in the WAL if on) */
   breakerFailFast: boolean;
   /** seed EnableBackpressure */
   enableBackpressure: boolean;
   /** queue depth (memory + WAL backlog, items) above which backpressure engages */
   backpressureThreshold: number;
-  /** `delay`: enqueue waits BackoffMs before accepting; `reject`: enqueue rejects with ErrBackpressure */
+  /** `delay`: enqueue waits BackoffMs before accepting; `reject`: enqueue rejects with BackpressureError */
   backpressureMode: 'delay' | 'reject';
   /** largest backpressure delay in ms (reached when the depth reaches memoryQueueSize) */
   backpressureMaxDelayMs: number;
@@ -58,7 +58,7 @@ export interface VineQueueConfig {
   walDir: string;
   /** a segment is sealed and a new one started beyond this size, in bytes */
   walSegmentBytes: number;
-  /** WAL bytes at most; an overflowing enqueue beyond it rejects with ErrQueueFull */
+  /** WAL bytes at most; an overflowing enqueue beyond it rejects with VineQueueFullError */
   walMaxBytes: number;
   /** `always`: fdatasync before enqueue resolves; `interval`: fdatasync every walFsyncIntervalMs */
   walFsync: 'always' | 'interval';

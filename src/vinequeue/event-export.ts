@@ -55,7 +55,7 @@ export interface EventExporter {
  * Creates and starts an exporter: v2Config() with the WAL on in `dir` (fsync every 1 s), a 1 s flush
  * interval, backpressure off, an HTTP sink on `url`, then `config` overrides. Resolves once the queue started (recovery
  * of events left in `dir` by an earlier run continues in the background).
- * @throws InvalidInputError (bad URL or config), ErrWalKey / ErrWalCorrupt (unreadable WAL in `dir`)
+ * @throws InvalidInputError (bad URL or config), WalKeyError / WalCorruptError (unreadable WAL in `dir`)
  */
 export async function createEventExporter(opts: EventExporterOptions): Promise<EventExporter> {
   // Backpressure off: export() does not wait, so a delay would only pile up timers; a full memory

@@ -2,7 +2,7 @@
  * HTTP sink of VineQueue (seed 002 "目标系统 (Kafka/HTTP)"): each batch is one `POST` of NDJSON — one
  * item per line, `application/x-ndjson`, optionally gzip (`content-encoding: gzip`) — through an undici
  * Pool with keep-alive. Any 2xx answer acknowledges the whole batch; anything else (non-2xx, connection
- * error, abort by the queue's send timeout) rejects with ErrSink, which the queue retries and feeds to
+ * error, abort by the queue's send timeout) rejects with SinkError, which the queue retries and feeds to
  * its circuit breaker.
  *
  * The NDJSON body and its gzip are built once per batch in `prepare` (the queue's processor pool; gzip
@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { gzip as gzipCb } from 'node:zlib';
 import { Pool } from 'undici';
 import { InvalidInputError } from '../errors.js';
-import { ErrSink } from './errors.js';
+import { SinkError } from './errors.js';
 import type { SendContext, Sink } from './queue.js';
 
 const gzip = promisify(gzipCb);
@@ -91,13 +91,13 @@ export function createHttpSink<T = unknown>(opts: HttpSinkOptions): Sink<T, Http
       try {
         res = await pool.request({ method: 'POST', path: reqPath, headers, body: payload.body, signal: ctx.signal });
       } catch (err) {
-        if (ctx.signal.aborted) throw new ErrSink(`${target}: aborted (${(ctx.signal.reason as Error | undefined)?.message ?? 'signal'})`, { cause: err });
+        if (ctx.signal.aborted) throw new SinkError(`${target}: aborted (${(ctx.signal.reason as Error | undefined)?.message ?? 'signal'})`, { cause: err });
         const code = (err as { code?: unknown }).code;
-        throw new ErrSink(`${target}: ${(err as Error).message}${typeof code === 'string' ? ` (${code})` : ''}`, { cause: err });
+        throw new SinkError(`${target}: ${(err as Error).message}${typeof code === 'string' ? ` (${code})` : ''}`, { cause: err });
       }
       if (res.statusCode < 200 || res.statusCode > 299) {
         const text = await res.body.text().catch(() => '');
-        throw new ErrSink(`${target}: HTTP ${res.statusCode}${text === '' ? '' : `: ${text.slice(0, 200)}`}`, { status: res.statusCode });
+        throw new SinkError(`${target}: HTTP ${res.statusCode}${text === '' ? '' : `: ${text.slice(0, 200)}`}`, { status: res.statusCode });
       }
       await res.body.dump();
     },

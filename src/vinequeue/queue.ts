@@ -28,7 +28,7 @@ import { Mutex } from 'async-mutex';
 import { InvalidInputError } from '../errors.js';
 import { CircuitBreaker, type CircuitState } from './breaker.js';
 import { validateConfig, type VineQueueConfig } from './config.js';
-import { ErrBackpressure, ErrCircuitOpen, ErrQueueClosed, ErrQueueFull, ErrSink } from './errors.js';
+import { BackpressureError, CircuitOpenError, VineQueueClosedError, VineQueueFullError, SinkError } from './errors.js';
 import { Wal, type Segment } from './wal.js';
 
 /** What a send receives besides the batch. */
@@ -84,7 +84,7 @@ export interface VineMetrics {
   /** backpressure delay currently applied to enqueue, in ms (0 below the threshold) */
   backoff_ms: number;
   /** enqueue calls refused, by error code */
-  rejected_total: { ErrQueueClosed: number; ErrQueueFull: number; ErrCircuitOpen: number; ErrBackpressure: number };
+  rejected_total: { VineQueueClosedError: number; VineQueueFullError: number; CircuitOpenError: number; BackpressureError: number };
   /** retries scheduled */
   retries_total: number;
   /** times the breaker opened */
@@ -161,7 +161,7 @@ export class VineQueue<T = unknown> {
   private batches = 0;
   private retries = 0;
   private sendMsSum = 0;
-  private readonly rejected = { ErrQueueClosed: 0, ErrQueueFull: 0, ErrCircuitOpen: 0, ErrBackpressure: 0 };
+  private readonly rejected = { VineQueueClosedError: 0, VineQueueFullError: 0, CircuitOpenError: 0, BackpressureError: 0 };
 
   /** Use {@link create}. */
   constructor(config: VineQueueConfig, send: SendFn<T> | Sink<T>) {
@@ -177,7 +177,7 @@ export class VineQueue<T = unknown> {
    * Opens the WAL (when on) and starts the queue. Recovery of records left by an earlier process runs
    * in the background (start does not wait for it); new items queue behind them. When `signal` aborts,
    * the queue stops (stop() with the default timeout).
-   * @throws ErrWalKey (missing or wrong encryption key — nothing deleted), ErrWalCorrupt (a file that is
+   * @throws WalKeyError (missing or wrong encryption key — nothing deleted), WalCorruptError (a file that is
    *         not a segment), InvalidInputError (start called twice), fs errors from the WAL directory.
    */
   async start(signal?: AbortSignal): Promise<void> {
@@ -200,12 +200,12 @@ export class VineQueue<T = unknown> {
   /** Checks state, breaker and backpressure for `n` items; returns the delay to apply in ms. */
   private admit(n: number): number {
     if (this.state !== 'running') {
-      this.rejected.ErrQueueClosed += n;
-      throw new ErrQueueClosed();
+      this.rejected.VineQueueClosedError += n;
+      throw new VineQueueClosedError();
     }
     if (this.breaker !== null && this.config.breakerFailFast && this.breaker.state === 'open') {
-      this.rejected.ErrCircuitOpen += n;
-      throw new ErrCircuitOpen(`circuit breaker is open after ${this.config.breakerFailureThreshold} consecutive failed sends; retry in ${this.breaker.msUntilProbe()} ms`);
+      this.rejected.CircuitOpenError += n;
+      throw new CircuitOpenError(`circuit breaker is open after ${this.config.breakerFailureThreshold} consecutive failed sends; retry in ${this.breaker.msUntilProbe()} ms`);
     }
     if (!this.config.enableBackpressure) return 0;
     const depth = this.memSize + this.spilled;
@@ -217,15 +217,15 @@ export class VineQueue<T = unknown> {
     const span = Math.max(1, this.config.memoryQueueSize - thr);
     this.backoffMs = Math.max(1, Math.min(this.config.backpressureMaxDelayMs, Math.ceil((this.config.backpressureMaxDelayMs * (depth - thr + 1)) / span)));
     if (this.config.backpressureMode === 'reject') {
-      this.rejected.ErrBackpressure += n;
-      throw new ErrBackpressure(`backpressure active: queue depth ${depth} items is at or above the threshold ${thr}; slow down and retry in ${this.backoffMs} ms`, this.backoffMs);
+      this.rejected.BackpressureError += n;
+      throw new BackpressureError(`backpressure active: queue depth ${depth} items is at or above the threshold ${thr}; slow down and retry in ${this.backoffMs} ms`, this.backoffMs);
     }
     return this.backoffMs;
   }
 
-  private full(n: number): ErrQueueFull {
-    this.rejected.ErrQueueFull += n;
-    return new ErrQueueFull(this.wal === null
+  private full(n: number): VineQueueFullError {
+    this.rejected.VineQueueFullError += n;
+    return new VineQueueFullError(this.wal === null
       ? `queue is full: ${this.memSize} items in memory (memoryQueueSize ${this.config.memoryQueueSize}) and the WAL is off; raise memoryQueueSize, turn enableWal on, or slow down`
       : `queue is full: memory holds ${this.memSize} items and the WAL is at ${this.wal.sizeBytes} of walMaxBytes ${this.config.walMaxBytes} bytes; raise walMaxBytes or check the sink`);
   }
@@ -234,15 +234,15 @@ export class VineQueue<T = unknown> {
    * Accepts one item. Resolves once the item is in memory and, with the WAL on, written to the WAL
    * (fdatasync'ed too when walFsync is `always`). With backpressure in `delay` mode it first waits
    * BackoffMs.
-   * @throws ErrQueueClosed (not started / stopping), ErrCircuitOpen (breaker open and breakerFailFast),
-   *         ErrBackpressure (above the threshold in `reject` mode), ErrQueueFull (memory full and no
+   * @throws VineQueueClosedError (not started / stopping), CircuitOpenError (breaker open and breakerFailFast),
+   *         BackpressureError (above the threshold in `reject` mode), VineQueueFullError (memory full and no
    *         room in the WAL), TypeError (item not JSON-serialisable, WAL on), fs errors of the WAL write.
    */
   async enqueue(item: T): Promise<void> {
     const delay = this.admit(1);
     if (delay > 0) {
       await sleep(delay);
-      if (this.state !== 'running') { this.rejected.ErrQueueClosed++; throw new ErrQueueClosed(); }
+      if (this.state !== 'running') { this.rejected.VineQueueClosedError++; throw new VineQueueClosedError(); }
     }
     const wal = this.wal;
     if (wal === null) {
@@ -270,7 +270,7 @@ export class VineQueue<T = unknown> {
 
   /**
    * Accepts several items (seed 002 "批量入队 EnqueueBatch"). v2: one admission check and one WAL group
-   * for all; without the WAL it is all-or-nothing (ErrQueueFull when they do not all fit). v1: a loop
+   * for all; without the WAL it is all-or-nothing (VineQueueFullError when they do not all fit). v1: a loop
    * of enqueue. Resolves like enqueue, once all are accepted. Throws like enqueue.
    */
   async enqueueBatch(items: readonly T[]): Promise<void> {
@@ -282,7 +282,7 @@ export class VineQueue<T = unknown> {
     const delay = this.admit(items.length);
     if (delay > 0) {
       await sleep(delay);
-      if (this.state !== 'running') { this.rejected.ErrQueueClosed += items.length; throw new ErrQueueClosed(); }
+      if (this.state !== 'running') { this.rejected.VineQueueClosedError += items.length; throw new VineQueueClosedError(); }
     }
     const wal = this.wal;
     if (wal === null) {
@@ -438,7 +438,7 @@ export class VineQueue<T = unknown> {
   private async sendOne(b: Batch<T>): Promise<void> {
     const ac = new AbortController();
     const timeoutMs = this.config.sendTimeoutMs;
-    const timer = timeoutMs > 0 ? setTimeout(() => ac.abort(new ErrSink(`send timed out: the sink did not acknowledge within sendTimeoutMs ${timeoutMs} ms`)), timeoutMs) : null;
+    const timer = timeoutMs > 0 ? setTimeout(() => ac.abort(new SinkError(`send timed out: the sink did not acknowledge within sendTimeoutMs ${timeoutMs} ms`)), timeoutMs) : null;
     this.inflight.add(ac);
     const t0 = performance.now();
     let ok = false;
@@ -565,7 +565,7 @@ export class VineQueue<T = unknown> {
   }
 
   /**
-   * Graceful stop (seed 002 "优雅关闭: 带超时的优雅停止"): refuses new items (ErrQueueClosed), sends
+   * Graceful stop (seed 002 "优雅关闭: 带超时的优雅停止"): refuses new items (VineQueueClosedError), sends
    * everything buffered (and the WAL backlog) until the sink acknowledged it or `timeoutMs` (default
    * 10000 ms) passed. Then aborts sends still in flight, closes the WAL — unacknowledged items stay in
    * it for the next start — and the sink. Without the WAL, unsent items are counted in dropped_total.
@@ -588,7 +588,7 @@ export class VineQueue<T = unknown> {
     }
     this.halted = true;
     const flushed = this.idle();
-    for (const ac of this.inflight) ac.abort(new ErrSink('send aborted: stop() timed out'));
+    for (const ac of this.inflight) ac.abort(new SinkError('send aborted: stop() timed out'));
     for (const t of this.retryTimers) clearTimeout(t);
     this.retryTimers.clear();
     if (this.flushTimer !== null) clearTimeout(this.flushTimer);

@@ -28,7 +28,7 @@ import { mkdir, open, readdir, readFile, stat, unlink, type FileHandle } from 'n
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { compressSync, uncompressSync } from 'snappy';
-import { ErrWalCorrupt, ErrWalKey } from './errors.js';
+import { WalCorruptError, WalKeyError } from './errors.js';
 import type { VineQueueConfig } from './config.js';
 
 /** Header bytes at the start of every segment. */
@@ -96,7 +96,7 @@ export interface WalRead<T> {
 
 /**
  * Reads the AES-256-GCM key from `encryptionKeyFile` (32 raw bytes, or 64 hex digits / base64 text)
- * or else from the environment variable `encryptionKeyEnv`. Throws ErrWalKey when neither gives a key
+ * or else from the environment variable `encryptionKeyEnv`. Throws WalKeyError when neither gives a key
  * or the key is not 32 bytes.
  */
 export async function loadWalKey(c: Pick<VineQueueConfig, 'encryptionKeyFile' | 'encryptionKeyEnv'>, env: NodeJS.ProcessEnv = process.env): Promise<Buffer> {
@@ -107,20 +107,20 @@ export async function loadWalKey(c: Pick<VineQueueConfig, 'encryptionKeyFile' | 
     try {
       raw = await readFile(c.encryptionKeyFile);
     } catch (err) {
-      throw new ErrWalKey(`cannot read the WAL ${source}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; give a readable file with a 32-byte key`);
+      throw new WalKeyError(`cannot read the WAL ${source}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; give a readable file with a 32-byte key`);
     }
     if (raw.length === 32) return raw;
   } else {
     source = `environment variable ${c.encryptionKeyEnv}`;
     const v = env[c.encryptionKeyEnv];
-    if (v === undefined || v === '') throw new ErrWalKey(`WAL encryption is on but ${source} is not set: set it to a 32-byte key as 64 hex digits or base64, or set encryptionKeyFile`);
+    if (v === undefined || v === '') throw new WalKeyError(`WAL encryption is on but ${source} is not set: set it to a 32-byte key as 64 hex digits or base64, or set encryptionKeyFile`);
     raw = Buffer.from(v, 'utf8');
   }
   const text = raw.toString('utf8').trim();
   if (/^[0-9a-fA-F]{64}$/.test(text)) return Buffer.from(text, 'hex');
   const b64 = Buffer.from(text, 'base64');
   if (b64.length === 32 && /^[A-Za-z0-9+/=_-]+$/.test(text)) return b64;
-  throw new ErrWalKey(`the WAL key in the ${source} is not 32 bytes: give 64 hex digits, 44 base64 characters, or a file of 32 raw bytes`);
+  throw new WalKeyError(`the WAL key in the ${source} is not 32 bytes: give 64 hex digits, 44 base64 characters, or a file of 32 raw bytes`);
 }
 
 function segmentName(id: number): string {
@@ -142,19 +142,19 @@ function makeHeader(flags: number, key: Buffer | null): Buffer {
   return h;
 }
 
-/** Throws ErrWalCorrupt / ErrWalKey when `h` is not a header this key can read. */
+/** Throws WalCorruptError / WalKeyError when `h` is not a header this key can read. */
 function checkHeader(file: string, h: Buffer, key: Buffer | null): number {
-  if (!h.subarray(0, 8).equals(MAGIC)) throw new ErrWalCorrupt(`${file} is not a VineQueue WAL segment (bad magic); move it out of the WAL directory`);
+  if (!h.subarray(0, 8).equals(MAGIC)) throw new WalCorruptError(`${file} is not a VineQueue WAL segment (bad magic); move it out of the WAL directory`);
   const flags = h[8]!;
   if ((flags & FLAG_AES) !== 0) {
-    if (key === null) throw new ErrWalKey(`WAL segment ${file} is encrypted but encryption is off: turn enableEncryption on with the key it was written with`);
+    if (key === null) throw new WalKeyError(`WAL segment ${file} is encrypted but encryption is off: turn enableEncryption on with the key it was written with`);
     try {
       const d = createDecipheriv('aes-256-gcm', key, h.subarray(12, 24));
       d.setAuthTag(h.subarray(40, 56));
       const plain = Buffer.concat([d.update(h.subarray(24, 40)), d.final()]);
       if (!plain.equals(KEY_CHECK_PLAIN)) throw new Error('key check mismatch');
     } catch {
-      throw new ErrWalKey(`wrong WAL encryption key for ${file}: the key does not match the one the segment was written with; nothing was deleted — give the original key`);
+      throw new WalKeyError(`wrong WAL encryption key for ${file}: the key does not match the one the segment was written with; nothing was deleted — give the original key`);
     }
   }
   return flags;
@@ -203,7 +203,7 @@ export class Wal {
    * Opens the WAL in `c.walDir` (created if missing): loads the key when encryption is on, checks
    * every existing segment's header, and positions the cursor at the oldest record of the oldest
    * recovered segment. Reads no records (recovery happens through `read()`).
-   * @throws ErrWalKey (encrypted segment without key / wrong key / bad key), ErrWalCorrupt (bad header),
+   * @throws WalKeyError (encrypted segment without key / wrong key / bad key), WalCorruptError (bad header),
    *         fs errors (directory not writable). Deletes nothing.
    */
   static async open(c: VineQueueConfig): Promise<Wal> {
