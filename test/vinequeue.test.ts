@@ -107,7 +107,7 @@ test('V4Config is v2Config; enqueue before start and after stop reject with Vine
   await q.start();
   await q.stop();
   await assert.rejects(q.enqueue(1), VineQueueClosedError);
-  assert.equal(q.getMetrics().rejected_total.VineQueueClosedError, 2);
+  assert.equal(q.getMetrics().rejected_total.GATECTL_VINEQUEUE_CLOSED, 2);
 });
 
 test('stop() flushes what is buffered; without WAL a timed-out stop counts the unsent items as dropped', T, async () => {
@@ -144,7 +144,7 @@ test('backpressure: reject mode throws BackpressureError above the threshold; de
   await q.start();
   for (let i = 0; i < 5; i++) await q.enqueue(i);
   await assert.rejects(q.enqueue(5), (e: unknown) => e instanceof BackpressureError && e.code === 'GATECTL_BACKPRESSURE' && e.backoffMs >= 1);
-  assert.equal(q.getMetrics().rejected_total.BackpressureError, 1);
+  assert.equal(q.getMetrics().rejected_total.GATECTL_BACKPRESSURE, 1);
   assert.ok(q.getMetrics().backoff_ms >= 1);
   await q.stop({ timeoutMs: 10 });
 

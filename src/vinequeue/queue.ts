@@ -84,7 +84,7 @@ export interface VineMetrics {
   /** backpressure delay currently applied to enqueue, in ms (0 below the threshold) */
   backoff_ms: number;
   /** enqueue calls refused, by error code */
-  rejected_total: { VineQueueClosedError: number; VineQueueFullError: number; CircuitOpenError: number; BackpressureError: number };
+  rejected_total: Record<'GATECTL_VINEQUEUE_CLOSED' | 'GATECTL_VINEQUEUE_FULL' | 'GATECTL_CIRCUIT_OPEN' | 'GATECTL_BACKPRESSURE', number>;
   /** retries scheduled */
   retries_total: number;
   /** times the breaker opened */
@@ -161,7 +161,7 @@ export class VineQueue<T = unknown> {
   private batches = 0;
   private retries = 0;
   private sendMsSum = 0;
-  private readonly rejected = { VineQueueClosedError: 0, VineQueueFullError: 0, CircuitOpenError: 0, BackpressureError: 0 };
+  private readonly rejected = { GATECTL_VINEQUEUE_CLOSED: 0, GATECTL_VINEQUEUE_FULL: 0, GATECTL_CIRCUIT_OPEN: 0, GATECTL_BACKPRESSURE: 0 };
 
   /** Use {@link create}. */
   constructor(config: VineQueueConfig, send: SendFn<T> | Sink<T>) {
@@ -200,11 +200,11 @@ export class VineQueue<T = unknown> {
   /** Checks state, breaker and backpressure for `n` items; returns the delay to apply in ms. */
   private admit(n: number): number {
     if (this.state !== 'running') {
-      this.rejected.VineQueueClosedError += n;
+      this.rejected.GATECTL_VINEQUEUE_CLOSED += n;
       throw new VineQueueClosedError();
     }
     if (this.breaker !== null && this.config.breakerFailFast && this.breaker.state === 'open') {
-      this.rejected.CircuitOpenError += n;
+      this.rejected.GATECTL_CIRCUIT_OPEN += n;
       throw new CircuitOpenError(`circuit breaker is open after ${this.config.breakerFailureThreshold} consecutive failed sends; retry in ${this.breaker.msUntilProbe()} ms`);
     }
     if (!this.config.enableBackpressure) return 0;
@@ -217,14 +217,14 @@ export class VineQueue<T = unknown> {
     const span = Math.max(1, this.config.memoryQueueSize - thr);
     this.backoffMs = Math.max(1, Math.min(this.config.backpressureMaxDelayMs, Math.ceil((this.config.backpressureMaxDelayMs * (depth - thr + 1)) / span)));
     if (this.config.backpressureMode === 'reject') {
-      this.rejected.BackpressureError += n;
+      this.rejected.GATECTL_BACKPRESSURE += n;
       throw new BackpressureError(`backpressure active: queue depth ${depth} items is at or above the threshold ${thr}; slow down and retry in ${this.backoffMs} ms`, this.backoffMs);
     }
     return this.backoffMs;
   }
 
   private full(n: number): VineQueueFullError {
-    this.rejected.VineQueueFullError += n;
+    this.rejected.GATECTL_VINEQUEUE_FULL += n;
     return new VineQueueFullError(this.wal === null
       ? `queue is full: ${this.memSize} items in memory (memoryQueueSize ${this.config.memoryQueueSize}) and the WAL is off; raise memoryQueueSize, turn enableWal on, or slow down`
       : `queue is full: memory holds ${this.memSize} items and the WAL is at ${this.wal.sizeBytes} of walMaxBytes ${this.config.walMaxBytes} bytes; raise walMaxBytes or check the sink`);
@@ -242,7 +242,7 @@ export class VineQueue<T = unknown> {
     const delay = this.admit(1);
     if (delay > 0) {
       await sleep(delay);
-      if (this.state !== 'running') { this.rejected.VineQueueClosedError++; throw new VineQueueClosedError(); }
+      if (this.state !== 'running') { this.rejected.GATECTL_VINEQUEUE_CLOSED++; throw new VineQueueClosedError(); }
     }
     const wal = this.wal;
     if (wal === null) {
@@ -282,7 +282,7 @@ export class VineQueue<T = unknown> {
     const delay = this.admit(items.length);
     if (delay > 0) {
       await sleep(delay);
-      if (this.state !== 'running') { this.rejected.VineQueueClosedError += items.length; throw new VineQueueClosedError(); }
+      if (this.state !== 'running') { this.rejected.GATECTL_VINEQUEUE_CLOSED += items.length; throw new VineQueueClosedError(); }
     }
     const wal = this.wal;
     if (wal === null) {
