@@ -26,15 +26,15 @@ async function withTarget<T>(gateway: Readonly<GatewayConfig>, target: TargetHan
   }
 }
 
-/** Runs `opts` against `target`, or against a fresh in-process gateway built from `gateway`. */
-export function executeRun(opts: LoadOptions, gateway: Readonly<GatewayConfig>, target: TargetHandle | null, progress: boolean): Promise<RunResult> {
+/** Runs `opts` against `target`, or against a fresh in-process gateway built from `gateway`; `signal` interrupts it (runLoad). */
+export function executeRun(opts: LoadOptions, gateway: Readonly<GatewayConfig>, target: TargetHandle | null, progress: boolean, signal?: AbortSignal): Promise<RunResult> {
   const recorded = target === null ? { ...opts, recordedConfig: { ...opts.recordedConfig, gateway } } : opts;
-  return withTarget(gateway, target, (t) => runLoad(recorded, t, progressPrinter(progress)));
+  return withTarget(gateway, target, (t) => runLoad(recorded, t, progressPrinter(progress), signal));
 }
 
 /** A capacity search (`load --find-max`) against `target` or a fresh in-process gateway. */
 export function executeCapacity(opts: LoadOptions, capacity: CapacityOptions, gateway: Readonly<GatewayConfig>, target: TargetHandle | null,
-  progress: boolean, onStep?: (s: CapacityStep) => void): Promise<CapacityResult> {
+  progress: boolean, onStep?: (s: CapacityStep) => void, signal?: AbortSignal): Promise<CapacityResult> {
   const recorded = target === null ? { ...opts, recordedConfig: { ...opts.recordedConfig, gateway } } : opts;
-  return withTarget(gateway, target, (t) => findMaxRate(recorded, capacity, t, onStep, progressPrinter(progress)));
+  return withTarget(gateway, target, (t) => findMaxRate(recorded, capacity, t, onStep, progressPrinter(progress), signal));
 }

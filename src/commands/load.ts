@@ -12,7 +12,8 @@ import { remoteTarget } from '../load/remote.js';
 import { defaultResultPath, writeFileAtomic } from '../metrics/files.js';
 import type { RunResult } from '../metrics/result.js';
 import { renderCapacityTerminal, renderRunTerminal, renderSpectrum } from '../report/index.js';
-import { InvalidInputError } from '../errors.js';
+import { InterruptedError, InvalidInputError } from '../errors.js';
+import { onInterrupt } from '../cli/interrupt.js';
 
 /** `gatectl load`: drive N QUIC clients against a gateway and record per-stage latency. */
 export default class Load extends BaseCommand {
@@ -61,19 +62,25 @@ export default class Load extends BaseCommand {
     }
     for (const w of setup.scenario?.warnings ?? []) this.note(`scenario: ${w}`);
     for (const w of reachabilityWarnings(setup.load)) this.note(`WARNING: ${w}`);
+    const interrupt = onInterrupt((l) => this.note(l));
     if (flags['find-max']) {
       const capacity = resolveCapacityOptions(flags, setup.load);
       const cap = await executeCapacity(setup.load, capacity, setup.gateway, target, !flags.quiet,
-        (s) => this.note(`step ${s.rate}/s: ${s.ok ? 'held' : `broke (${s.failed.join('; ')})`}, e2e p99 ${(s.e2e.p99_us / 1000).toFixed(1)} ms`));
+        (s) => this.note(`step ${s.rate}/s: ${s.ok ? 'held' : `broke (${s.failed.join('; ')})`}, e2e p99 ${(s.e2e.p99_us / 1000).toFixed(1)} ms`), interrupt.signal)
+        .finally(() => interrupt.dispose());
       const capOut = flags.out ?? defaultResultPath('capacity', label);
       await writeFileAtomic(capOut, JSON.stringify(cap, null, 2) + '\n');
       if (!this.jsonEnabled()) {
         this.log(renderCapacityTerminal(cap));
         this.log(`result written to ${capOut}`);
       }
+      if (cap.interrupted === true) {
+        this.resultForJson = cap;
+        throw new InterruptedError(`interrupted after ${cap.steps.length} capacity step(s); the result was written to ${capOut}`, cap);
+      }
       return cap;
     }
-    const result = await executeRun(setup.load, setup.gateway, target, !flags.quiet);
+    const result = await executeRun(setup.load, setup.gateway, target, !flags.quiet, interrupt.signal).finally(() => interrupt.dispose());
     const thresholds = applyThresholds(result, setup.thresholds);
     const out = flags.out ?? defaultResultPath('run', label);
     await writeFileAtomic(out, JSON.stringify(result, null, 2) + '\n');
@@ -84,6 +91,7 @@ export default class Load extends BaseCommand {
       this.log(`result written to ${out}`);
     }
     this.resultForJson = result;
+    if (result.interrupted === true) throw new InterruptedError(`interrupted after ${result.steady_s} s; the result was written to ${out}`, result);
     assertThresholds(thresholds);
     return result;
   }

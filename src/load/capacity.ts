@@ -28,17 +28,19 @@ function step(r: RunResult, rate: number, exprs: string[]): CapacityStep {
 
 /**
  * Runs the search against `target` with `base` (clients, timeouts, mix…; its schedule is replaced
- * per step). `onStep` is told each finished step. Throws what runLoad throws (e.g. TransportError).
+ * per step). `onStep` is told each finished step. When `signal` aborts (SIGINT), the step running
+ * ends early and is kept, no further step starts, and the result is marked `interrupted`.
+ * Throws what runLoad throws (e.g. TransportError).
  */
 export async function findMaxRate(base: LoadOptions, opts: CapacityOptions, target: TargetHandle,
-  onStep?: (s: CapacityStep) => void, onProgress?: (t: ProgressTick) => void): Promise<CapacityResult> {
+  onStep?: (s: CapacityStep) => void, onProgress?: (t: ProgressTick) => void, signal?: AbortSignal): Promise<CapacityResult> {
   const startedAt = new Date().toISOString();
   const exprs = [...opts.slo, `errors:rate<${opts.errorBudget}`, 'dropped_iterations:count<1'];
   const steps: CapacityStep[] = [];
   let config: Record<string, unknown> = {};
   const run = async (rate: number): Promise<CapacityStep> => {
     const schedule = stagesToSchedule({ model: 'open', clients: base.clients, rate, ratePerClient: null, stages: [{ kind: 'steady', durationMs: opts.stepMs }] });
-    const r = await runLoad({ ...base, model: 'open', schedule, scheduleLabel: `capacity step ${rate}/s` }, target, onProgress);
+    const r = await runLoad({ ...base, model: 'open', schedule, scheduleLabel: `capacity step ${rate}/s` }, target, onProgress, signal);
     config = r.config;
     const s = step(r, rate, exprs);
     steps.push(s);
@@ -54,9 +56,9 @@ export async function findMaxRate(base: LoadOptions, opts: CapacityOptions, targ
       break;
     }
     good = s;
-    if (rate >= opts.maxRate) break;
+    if (rate >= opts.maxRate || signal?.aborted === true) break;
   }
-  for (let i = 0; i < opts.refine && bad !== null; i++) {
+  for (let i = 0; i < opts.refine && bad !== null && signal?.aborted !== true; i++) {
     const lo = good?.rate ?? 0;
     const mid = Math.round((lo + bad.rate) / 2);
     if (mid <= lo || mid >= bad.rate) break;
@@ -76,6 +78,7 @@ export async function findMaxRate(base: LoadOptions, opts: CapacityOptions, targ
     max_rate_held: good?.rate ?? null,
     at_max: good,
     config,
-    capped: bad === null,
+    capped: bad === null && signal?.aborted !== true,
+    ...(signal?.aborted === true ? { interrupted: true } : {}),
   };
 }

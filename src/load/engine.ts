@@ -221,7 +221,11 @@ export class Slice {
       if (s.heartbeatMs > 0) for (const c of this.clients) if (now - c.lastWriteAt >= s.heartbeatMs) c.heartbeat(now);
     }, 1000);
     try {
-      if (s.model === 'open') await this.runOpen(start);
+      if (s.model === 'open') {
+        await this.runOpen(start);
+        // rates are over the requested duration, not up to the last arrival (2/s for 2 s ends at 2 s, not 1.5 s)
+        await this.untilOrInterrupt(start + s.schedule.durationMs);
+      }
       else await this.runClosed(start, start + s.schedule.durationMs);
       const steadyMs = performance.now() - start;
       this.phase = 'draining';
@@ -271,6 +275,36 @@ export class Slice {
     await this.dialer?.close();
   }
 
+  /** set by interrupt(): the steady phase ends now */
+  private interrupted = false;
+  /** ends the current wait of the running schedule early (set while runOpen, runClosed or untilOrInterrupt waits) */
+  private wake: (() => void) | null = null;
+  private wakeTimer: NodeJS.Timeout | undefined = undefined;
+
+  /**
+   * Ends the steady phase now (the first SIGINT, issue 11 §2): no arrival after this one is sent;
+   * the drain then waits for the answers still outstanding, as at a normal end. Idempotent; before
+   * run() it makes run() end at once.
+   */
+  interrupt(): void {
+    this.interrupted = true;
+    this.wake?.();
+  }
+
+  /** Resolves at `t` (performance.now() ms) or at interrupt(), whichever is first. */
+  private untilOrInterrupt(t: number): Promise<void> {
+    if (this.interrupted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(this.wakeTimer);
+        this.wake = null;
+        resolve();
+      };
+      this.wakeTimer = setTimeout(done, Math.max(0, t - performance.now()));
+      this.wake = done;
+    });
+  }
+
   /**
    * Open model: arrival i (of the whole run) is due at `arrivalTimeMs(schedule, i)`; this slice
    * takes i = offset + stride·m and deals them round-robin over its clients that are active then
@@ -299,11 +333,12 @@ export class Slice {
     return new Promise<void>((resolve) => {
       const deal = (now: number): boolean => {
         for (;;) {
+          if (this.interrupted) return false;
           const t = arrivalTimeMs(s.schedule, s.arrivalOffset + s.arrivalStride * k);
           if (t === null || clients.length === 0) return false;
           const due = start + t;
           if (due > now) {
-            setTimeout(loop, due - now);
+            this.wakeTimer = setTimeout(loop, due - now);
             return true;
           }
           const active = activeCount(clients, clientsAt(s.schedule, t));
@@ -330,8 +365,13 @@ export class Slice {
         }
         if (!more) resolve();
       };
+      this.wake = () => {
+        clearTimeout(this.wakeTimer);
+        loop();
+      };
       loop();
     }).then(() => {
+      this.wake = null;
       // the schedule is over: what still waits was never sent
       open = false;
       for (const c of clients) {
@@ -370,11 +410,11 @@ export class Slice {
     };
     activate();
     const ramp = setInterval(activate, 50);
-    return new Promise((resolve) => setTimeout(() => {
+    return this.untilOrInterrupt(end).then(() => {
+      end = Math.min(end, performance.now()); // a think-time timer still pending sends nothing more
       clearInterval(ramp);
       for (const c of this.clients) c.onAnswer = null;
-      resolve();
-    }, Math.max(0, end - performance.now())));
+    });
   }
 
   private liveClients(): number {

@@ -121,6 +121,8 @@ interface SliceHandle {
   close(): Promise<void>;
   /** latest unread tick */
   tick: SliceTick | null;
+  /** ends the steady phase now (SIGINT); the drain follows */
+  interrupt(): void;
 }
 
 function localSlice(spec: SliceSpec): SliceHandle {
@@ -129,6 +131,7 @@ function localSlice(spec: SliceSpec): SliceHandle {
     connected: Promise.resolve({ connected: 0, summary: { connectFailures: 0, helloFailures: 0, firstConnectError: null } }),
     run: (e) => slice.run(e),
     close: () => slice.close(),
+    interrupt: () => slice.interrupt(),
   };
   const slice = new Slice(spec, (t) => { h.tick = t; });
   h.connected = slice.connect().then((connected) => ({ connected, summary: slice.connectSummary }));
@@ -151,6 +154,9 @@ function workerSlice(spec: SliceSpec): SliceHandle {
     run: (startEpochMs) => {
       worker.send({ type: 'run', startEpochMs });
       return Promise.race([new Promise<SlicePartial>((r) => { onPartial = r; }), failed]);
+    },
+    interrupt: () => {
+      if (worker.connected) worker.send({ type: 'interrupt' });
     },
     close: async () => {
       const closed = new Promise<void>((r) => { onClosed = r; });
@@ -193,8 +199,10 @@ export function sliceClientIds(clients: number, shard: { index: number; count: n
  * are merged, never averaged.
  * Throws InvalidInputError when the shard holds no client, TransportError when no client could
  * connect (the message names the target and the first connect error) or a generator process failed.
+ * When `signal` aborts (the first SIGINT), the steady phase ends at once, the drain follows as usual
+ * and the result is marked `interrupted: true` (rates over the time actually run).
  */
-export async function runLoad(opts: LoadOptions, target: TargetHandle, onProgress?: (t: ProgressTick) => void): Promise<RunResult> {
+export async function runLoad(opts: LoadOptions, target: TargetHandle, onProgress?: (t: ProgressTick) => void, signal?: AbortSignal): Promise<RunResult> {
   const { transport, host, port } = parseTargetUrl(target.url);
   const startedAt = new Date();
   const shard = opts.shard ?? { index: 0, count: 1 };
@@ -210,6 +218,11 @@ export async function runLoad(opts: LoadOptions, target: TargetHandle, onProgres
     };
     return workers > 1 ? workerSlice(spec) : localSlice(spec);
   });
+  const onAbort = (): void => {
+    for (const h of handles) h.interrupt();
+  };
+  if (signal?.aborted === true) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
   const myClients = slices.reduce((a, s) => a + s.ids.length, 0);
   let lastTotals = { requests: 0, responses: 0 };
   const tConnect = performance.now();
@@ -251,9 +264,15 @@ export async function runLoad(opts: LoadOptions, target: TargetHandle, onProgres
     const partials = await Promise.all(handles.map((h) => h.run(startEpochMs)));
     const server = await target.serverResult();
     parentPeakRss = Math.max(parentPeakRss, process.memoryUsage.rss());
-    return buildResult(opts, target, transport, startedAt, partials, server, myClients, workers, parentPeakRss);
+    const result = buildResult(opts, target, transport, startedAt, partials, server, myClients, workers, parentPeakRss);
+    if (signal?.aborted === true) {
+      result.interrupted = true;
+      result.warnings.unshift(`interrupted: the run was stopped (SIGINT) after ${result.steady_s} s of the ${opts.schedule.durationMs / 1000} s planned; its figures cover the time it ran`);
+    }
+    return result;
   } finally {
     clearInterval(progressTimer);
+    signal?.removeEventListener('abort', onAbort);
     await Promise.all(handles.map((h) => h.close().catch(() => undefined)));
   }
 }

@@ -5,7 +5,7 @@
  * again with gatectl's own QUIC driver: 2 threads work, 3 abort), while separate processes are
  * isolated. Protocol with the parent (load/run.ts):
  * parent → child: `{type:'spec', spec}` (first), `{type:'run', startEpochMs}` (common steady start),
- * `{type:'close'}`;
+ * `{type:'interrupt'}` (SIGINT: end the steady phase now), `{type:'close'}`;
  * child → parent: `{type:'tick', tick}` each second, `{type:'connected', connected, summary}`,
  * `{type:'partial', partial}`, `{type:'closed'}`, `{type:'error', message}`.
  */
@@ -23,6 +23,8 @@ process.on('message', (msg: { type: string; spec?: SliceSpec; startEpochMs?: num
     slice.connect().then((connected) => send({ type: 'connected', connected, summary: slice!.connectSummary }), fail);
   } else if (msg.type === 'run') {
     slice!.run(msg.startEpochMs!).then((partial) => send({ type: 'partial', partial }), fail);
+  } else if (msg.type === 'interrupt') {
+    slice?.interrupt();
   } else if (msg.type === 'close') {
     void (slice?.close() ?? Promise.resolve()).finally(() => {
       send({ type: 'closed' });
@@ -30,5 +32,7 @@ process.on('message', (msg: { type: string; spec?: SliceSpec; startEpochMs?: num
     });
   }
 });
+// Ctrl-C reaches the whole process group: the parent decides (it sends 'interrupt'), not the terminal
+process.on('SIGINT', () => undefined);
 // the parent went away: do not linger
 process.on('disconnect', () => setTimeout(() => process.exit(0), 2000).unref());

@@ -51,4 +51,6 @@ export interface CapacityResult {
   config: Record<string, unknown>;
   /** true when the top step reached maxRate without breaking: the capacity is above it */
   capped: boolean;
+  /** true when SIGINT stopped the search (issue 11 §2): the steps listed are the ones run */
+  interrupted?: boolean;
 }

@@ -218,6 +218,8 @@ export interface RunResult {
   server: ServerResult | null;
   timeseries: TimeSeriesPoint[];
   warnings: string[];
+  /** true when the run was stopped early (SIGINT, issue 11 §2): `steady_s` is the time it ran */
+  interrupted?: boolean;
   /**
    * Per-stage summaries (issue 4 §3): one entry per schedule stage (a flag-only run has one steady
    * stage); requests by intended send time, e2e corrected latency in µs.
