@@ -62,6 +62,8 @@ export const loadFlags = {
   'payload-bytes': Flags.integer({ description: 'business request payload size in bytes', default: 64, min: 0, max: 1_000_000 }),
   'connect-timeout': Flags.string({ description: 'per-connection connect timeout', default: '10s' }),
   'drain-timeout': Flags.string({ description: 'longest wait for outstanding responses after the steady phase', default: '10s' }),
+  reconnect: Flags.boolean({ description: 'a client whose connection is lost dials again (backoff 100 ms to 5 s with jitter), says Hello and goes on with the schedule; --no-reconnect: it stays closed for the rest of the run', default: true, allowNo: true }),
+  'client-idle-timeout': Flags.string({ description: 'QUIC: declare the target lost when it sent nothing (keep-alive PINGs unanswered) for this long, e.g. 2s (300ms to 10m)', default: '2s' }),
   quiet: Flags.boolean({ description: 'no progress line on stderr', default: false }),
   scenario: Flags.string({ description: 'scenario YAML (scenarios/*.yaml): stages, mix, upstream, gateway settings and thresholds' }),
   full: Flags.boolean({ description: 'with --scenario: apply its full: block (the report\'s full-length test)', default: false }),

@@ -23,8 +23,28 @@ export interface LoadFlags {
   heartbeat?: string;
   'connect-timeout': string;
   'drain-timeout': string;
+  /** false: `--no-reconnect` (default true) */
+  reconnect?: boolean;
+  'client-idle-timeout'?: string;
   workers?: number;
   shard?: string;
+}
+
+/**
+ * Default `--client-idle-timeout`, ms: a QUIC target silent this long (keep-alive PINGs at a third
+ * of it unanswered) is declared lost, so a dead target is noticed within about 2 s (issue 15 §3).
+ */
+export const DEFAULT_CLIENT_IDLE_TIMEOUT_MS = 2000;
+
+/**
+ * `--client-idle-timeout` in ms (300 ms to 10 min; the QUIC dialer refuses below 300 ms).
+ * Throws InvalidInputError naming the flag and the fix.
+ */
+export function parseClientIdleTimeoutMs(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_CLIENT_IDLE_TIMEOUT_MS;
+  const ms = parseDurationMs(text, '--client-idle-timeout', { maxMs: 600_000, limitHint: 'use at most 10m' });
+  if (ms < 300) throw new InvalidInputError(`--client-idle-timeout ${JSON.stringify(text)} is too short: use at least 300ms (keep-alive PINGs go out at a third of it), e.g. 2s`);
+  return ms;
 }
 
 /** Default per-client cap on outstanding requests in the open model. */
@@ -87,6 +107,8 @@ export function resolveLoadOptions(flags: LoadFlags, label: string, recordedConf
     heartbeatMs: flags.heartbeat !== undefined ? parseDurationMs(flags.heartbeat, '--heartbeat', { allowZero: true }) : 30_000,
     connectTimeoutMs: parseDurationMs(flags['connect-timeout'], '--connect-timeout'),
     drainTimeoutMs: parseDurationMs(flags['drain-timeout'], '--drain-timeout', { allowZero: true }),
+    reconnect: flags.reconnect !== false,
+    clientIdleTimeoutMs: parseClientIdleTimeoutMs(flags['client-idle-timeout']),
     workers,
     ...(flags.shard !== undefined ? { shard: parseShard(flags.shard) } : {}),
     label,

@@ -13,13 +13,19 @@
  * - outstanding requests live in a ring of typed arrays keyed by seq_id (no Map, no object per request);
  * - requests sent while a chunk is processed are written together once it is done, in one buffer
  *   with the cumulative ack in front: one transport write per chunk instead of one per request.
+ *
+ * Reconnects (issue 15): a client whose established session is lost (the peer closed it, or QUIC
+ * declared the peer silent for the client idle timeout: `idle_timeout`) counts the requests then in
+ * flight as `lost_on_disconnect` and calls `onLost`; the slice dials again and `attach`es the new
+ * connection, which starts a new session: seq_ids, server_seq order checks and acks restart at 1.
+ * With reconnects off (`--no-reconnect`) a lost client is closed for the rest of the run.
  */
 import { performance } from 'node:perf_hooks';
 import {
   ClientMessageType, FrameDecoder, NotifyPlacement, PushBody, ServerPushHeadType,
   ackFrameBytes, businessFrameBytes, writeAckFrame, writeBusinessFrame, type ServerPushHead,
 } from '../protocol/index.js';
-import type { Connection } from '../transport/types.js';
+import { PEER_IDLE_TIMEOUT_CODE, type Connection } from '../transport/types.js';
 import type { ViolationCounts } from '../metrics/result.js';
 import type { ClientMetrics } from './metrics.js';
 
@@ -121,6 +127,15 @@ export class PendingRequests {
     return true;
   }
 
+  /** Forgets every outstanding request (the session was lost); returns how many there were. */
+  clear(): number {
+    const n = this.size;
+    if (this.inRing > 0) this.seq.fill(0);
+    this.inRing = 0;
+    this.overflow = null;
+    return n;
+  }
+
   /** True when request `seqId` is outstanding. */
   has(seqId: number): boolean {
     if (seqId < 1) return false;
@@ -199,7 +214,7 @@ export class LoadClient {
   private lastAcked = 0;
   private ackTimer: NodeJS.Timeout | null = null;
   private helloResolve: ((code: number) => void) | null = null;
-  private readonly decoder: FrameDecoder<ServerPushHead>;
+  private decoder!: FrameDecoder<ServerPushHead>;
   /** performance.now() (ms) at which the chunk being processed arrived */
   private chunkAt = 0;
   /**
@@ -214,7 +229,26 @@ export class LoadClient {
   private outCount = 0;
   /** performance.now() (ms) of the last request in the out queue */
   private outAt = 0;
+  /** true once the client is done for good: closed by the run, lost with reconnects off, or a bad frame */
   closed = false;
+  /** true while a session is up: the HelloResponse 200 arrived and the connection was not lost since */
+  connected = false;
+  /** true from `attach` (a reconnect attempt) until its Hello is answered: a close then only fails the attempt */
+  private attempting = false;
+  /** the connection of the current (or last) session; `attach` replaces it */
+  conn: Connection;
+  /** performance.now() (ms) at which the session was lost; 0 while connected or never lost */
+  lostAt = 0;
+  /** requests in flight when the last session was lost (counted in lost_on_disconnect) */
+  lostInFlight = 0;
+  /** time this client spent disconnected and reconnected again, ms (the slice adds the last gap at the end) */
+  disconnectedMs = 0;
+  /**
+   * Called once per lost session, after the requests then in flight were counted as
+   * lost_on_disconnect: the slice records the outage and, reconnects on, dials again and calls
+   * `attach` (reconnects off: `closed` is already true).
+   */
+  onLost: ((c: LoadClient) => void) | null = null;
   /** performance.now() (ms) of the last frame this client wrote (heartbeats are sent after silence) */
   lastWriteAt = performance.now();
   /** open model: intended send times (performance.now() ms) of arrivals waiting for a free in-flight slot */
@@ -225,17 +259,70 @@ export class LoadClient {
    */
   onAnswer: ((c: LoadClient, now: number) => void) | null = null;
 
-  constructor(readonly id: number, readonly conn: Connection, private readonly m: ClientMetrics) {
+  /**
+   * @param reconnect a lost session calls `onLost` (the slice reconnects) instead of closing the
+   *   client for good (`--no-reconnect`: false)
+   */
+  constructor(readonly id: number, conn: Connection, private readonly m: ClientMetrics, private readonly reconnect = false) {
+    this.conn = conn;
+    this.bind(conn);
+  }
+
+  /**
+   * Takes `conn` (a new connection after a loss) as this client's connection: a new session, so
+   * seq_ids, the server_seq order check, acks and the notify grid restart; nothing of the lost
+   * session is carried over. Call `hello` next; `connected` turns true when it is answered 200.
+   */
+  attach(conn: Connection): void {
+    this.conn = conn;
+    this.nextSeqId = 1;
+    this.expectedSeq = 1;
+    this.missing.clear();
+    this.lastAcked = 0;
+    this.answeredRing.fill(0);
+    this.answeredNext = 0;
+    this.outCount = 0;
+    this.holding = false;
+    this.attempting = true;
+    this.bind(conn);
+  }
+
+  private bind(conn: Connection): void {
     this.decoder = new FrameDecoder(new ServerPushHeadType(), (h) => this.onPush(h));
-    conn.setHandlers({
-      data: (chunk) => this.onData(chunk),
-      close: () => {
-        if (!this.closed) m.transportError('closed_by_peer');
-        this.closed = true;
-        if (this.ackTimer !== null) clearTimeout(this.ackTimer);
-        this.helloResolve?.(0);
-      },
-    });
+    conn.setHandlers({ data: (chunk) => this.onData(chunk), close: (error) => this.onClose(conn, error) });
+  }
+
+  /**
+   * The connection ended. Our own close: nothing to count. A reconnect attempt's connection: the
+   * attempt failed (the slice counts it). An established session: a transport error
+   * (`idle_timeout` when QUIC declared the peer silent, else `closed_by_peer`), its requests in
+   * flight are lost_on_disconnect, and `onLost` tells the slice (reconnects off: the client closes).
+   */
+  private onClose(conn: Connection, error: Error | undefined): void {
+    if (conn !== this.conn) return;
+    const wasConnected = this.connected;
+    this.connected = false;
+    if (this.ackTimer !== null) {
+      clearTimeout(this.ackTimer);
+      this.ackTimer = null;
+    }
+    this.helloResolve?.(0);
+    this.helloResolve = null;
+    if (this.closed) return;
+    if (this.attempting && !wasConnected) return;
+    const m = this.m;
+    m.transportError((error as { code?: string } | undefined)?.code === PEER_IDLE_TIMEOUT_CODE ? 'idle_timeout' : 'closed_by_peer');
+    if (!wasConnected) {
+      this.closed = true;
+      return;
+    }
+    this.outCount = 0;
+    this.lostInFlight = this.pending.clear();
+    m.lostOnDisconnect += this.lostInFlight;
+    m.disconnects++;
+    this.lostAt = performance.now();
+    if (!this.reconnect) this.closed = true;
+    this.onLost?.(this);
   }
 
   /** Requests still awaiting a response. */
@@ -243,9 +330,16 @@ export class LoadClient {
     return this.pending.size;
   }
 
-  /** Sends Hello and resolves with the HelloResponse code (0 if the connection closed first). */
+  /**
+   * Sends Hello and resolves with the HelloResponse code (0 if the connection closed first);
+   * `connected` is true from a 200 on.
+   */
   hello(userId: string): Promise<number> {
     return new Promise((resolve) => {
+      if (this.closed) {
+        resolve(0);
+        return;
+      }
       this.helloResolve = resolve;
       const frame = ClientMessageType.encodeDelimited({ msgId: MSG_ID_OFFSET, seqId: 0, hello: { userId, token: 't', clientVersion: 'gatectl/0.1' } });
       this.conn.write(frame).catch(() => resolve(0));
@@ -260,7 +354,7 @@ export class LoadClient {
    * the other requests of that chunk or hold when it ends (same event-loop turn).
    */
   send(scheduledAt: number, now: number, actionField: Uint8Array, payloadBytes: number): void {
-    if (this.closed) return;
+    if (!this.connected) return;
     const seqId = this.nextSeqId++;
     this.pending.add(seqId, scheduledAt, now);
     this.m.requestSent(now - scheduledAt, scheduledAt);
@@ -293,7 +387,7 @@ export class LoadClient {
 
   /** Sends a Heartbeat (keeps the session inside the gateway's idle timeout). */
   heartbeat(now: number): void {
-    if (this.closed) return;
+    if (!this.connected) return;
     this.lastWriteAt = now;
     this.m.heartbeats++;
     this.conn.write(ClientMessageType.encodeDelimited({ heartbeat: { clientTimeMs: Date.now() } })).catch(this.onWriteError);
@@ -302,6 +396,7 @@ export class LoadClient {
   /** Closes the connection; a close we start is not counted as a transport error. */
   close(timeoutMs: number): Promise<void> {
     this.closed = true;
+    this.connected = false;
     if (this.ackTimer !== null) clearTimeout(this.ackTimer);
     return this.conn.close(0, 'load done', timeoutMs);
   }
@@ -358,10 +453,11 @@ export class LoadClient {
     if (bad) {
       this.m.transportError('bad_frame');
       this.closed = true;
+      this.connected = false;
       void this.conn.close(0x11, 'bad frame from server');
       return;
     }
-    if (this.expectedSeq - 1 > this.lastAcked && this.ackTimer === null && !this.closed) {
+    if (this.expectedSeq - 1 > this.lastAcked && this.ackTimer === null && this.connected) {
       this.ackTimer = setTimeout(this.flushAck, ACK_DELAY_MS);
     }
   }
@@ -370,7 +466,7 @@ export class LoadClient {
   private readonly flushAck = (): void => {
     this.ackTimer = null;
     const contiguous = this.expectedSeq - 1;
-    if (contiguous > this.lastAcked && !this.closed) {
+    if (contiguous > this.lastAcked && this.connected) {
       this.lastAcked = contiguous;
       this.lastWriteAt = performance.now();
       const buf = Buffer.allocUnsafe(ackFrameBytes(contiguous));
@@ -441,6 +537,10 @@ export class LoadClient {
         return;
       }
       case PushBody.HELLO: {
+        if (h.code === 200 && this.helloResolve !== null) {
+          this.connected = true;
+          this.attempting = false;
+        }
         this.helloResolve?.(h.code);
         this.helloResolve = null;
         return;

@@ -5,15 +5,25 @@
  * round-robin over the active clients, coordinated-omission corrected) or the closed model
  * (`concurrency` requests in flight per client with an optional think time), drains, and returns a
  * SlicePartial: counters plus encoded histograms, so slices merge exactly (never averaged).
+ *
+ * Reconnects (issue 15): a client whose session is lost dials again with exponential backoff and
+ * full jitter (the `exponential-backoff` package: first retry within RECONNECT_FIRST_DELAY_MS,
+ * capped at RECONNECT_MAX_DELAY_MS), says Hello again and goes on with the schedule; its arrivals
+ * due meanwhile wait in its backlog (open model, latency from the intended time: coordinated
+ * omission corrected), the closed model refills its `concurrency`. The OutageTracker records the
+ * windows in which some client was disconnected.
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { backOff } from 'exponential-backoff';
 import { getTransport } from '../transport/index.js';
 import type { Dialer, TransportName, TransportStats } from '../transport/types.js';
+import { sumTransportStats } from '../transport/util.js';
 import { encodeHistogram } from '../metrics/histogram.js';
 import { encodeActionField } from '../protocol/index.js';
 import type { ViolationCounts } from '../metrics/result.js';
 import { ClientMetrics } from './metrics.js';
 import { LoadClient } from './client.js';
+import { OutageTracker, RECONNECT_CONNECT_TIMEOUT_MS, RECONNECT_FIRST_DELAY_MS, RECONNECT_MAX_DELAY_MS, type ReconnectCounts } from './outage.js';
 import { arrivalTimeMs, clientsAt, type Schedule } from '../scenario/schedule.js';
 import { mixPicker } from '../scenario/mix.js';
 import type { MixEntry } from '../scenario/types.js';
@@ -40,6 +50,13 @@ export interface DriveOptions {
   connectTimeoutMs: number;
   /** longest wait for outstanding responses after the steady phase, ms */
   drainTimeoutMs: number;
+  /** a lost session is dialled again (default true; `--no-reconnect`: false, the client stays closed) */
+  reconnect?: boolean;
+  /**
+   * QUIC: the client declares a peer lost that sent nothing (keep-alive PINGs unanswered) for this
+   * long, ms (`--client-idle-timeout`; DialerOptions.idleTimeoutMs). Default: the transport's 60000 ms.
+   */
+  clientIdleTimeoutMs?: number;
 }
 
 /** Everything one slice needs; plain data, so it can be handed to a generator process. */
@@ -66,6 +83,10 @@ export interface SliceSecond {
   e2e: string;
   /** encoded schedule-lag histogram of the requests sent in that second (µs) */
   schedule_lag: string;
+  /** sessions set up again after a loss in that second */
+  reconnects: number;
+  /** requests lost with a session in that second */
+  lost_on_disconnect: number;
 }
 
 /** What a slice reports once per second while running. */
@@ -84,7 +105,7 @@ export interface SliceTick {
 }
 
 /** A slice's result. Histograms are base64 HDR encodings (µs); counts are totals of the slice. */
-export interface SlicePartial {
+export interface SlicePartial extends ReconnectCounts {
   clients: number;
   connected: number;
   connectFailures: number;
@@ -120,6 +141,13 @@ export class Slice {
   private readonly m = new ClientMetrics();
   private readonly clients: LoadClient[] = [];
   private dialer: Dialer | null = null;
+  /** the dialer of reconnect attempts (a shorter connect timeout), created on the first loss */
+  private redialer: Promise<Dialer> | null = null;
+  /** no more reconnect attempts: the steady phase is over */
+  private stopped = false;
+  private readonly outages = new OutageTracker();
+  /** the running model's way to go on with a client that said Hello again (open: its backlog; closed: refill) */
+  private resume: ((c: LoadClient, now: number) => void) | null = null;
   private connectFailures = 0;
   private helloFailures = 0;
   private firstConnectError: string | null = null;
@@ -155,7 +183,7 @@ export class Slice {
   /** Connects and says Hello for every client of the slice (paced by the dialer); resolves with the number connected. */
   async connect(): Promise<number> {
     const s = this.spec;
-    this.dialer = await getTransport(s.transport).createDialer({ insecure: s.insecure, ca: s.ca, connectTimeoutMs: s.connectTimeoutMs });
+    this.dialer = await getTransport(s.transport).createDialer({ insecure: s.insecure, ca: s.ca, connectTimeoutMs: s.connectTimeoutMs, idleTimeoutMs: s.clientIdleTimeoutMs });
     const dialer = this.dialer;
     const timer = setInterval(() => this.tick(), 1000);
     try {
@@ -165,7 +193,8 @@ export class Slice {
         try {
           const conn = await dialer.dial(s.host, s.port);
           this.m.connect.recordValue(Math.max(0, Math.round((performance.now() - t) * 1000)));
-          c = new LoadClient(id, conn, this.m);
+          c = new LoadClient(id, conn, this.m, s.reconnect !== false);
+          c.onLost = this.onLost;
         } catch (err) {
           this.connectFailures++;
           this.firstConnectError ??= (err as Error).message;
@@ -207,16 +236,17 @@ export class Slice {
     this.phase = 'steady';
     const series: SliceSecond[] = [];
     let second = 0;
-    let last = { requests: m.requestsSent, responses: m.responses, errors: m.errors };
+    let last = { requests: m.requestsSent, responses: m.responses, errors: m.errors, reconnects: m.reconnects, lost: m.lostOnDisconnect };
     const secondTimer = setInterval(() => {
       const now = performance.now();
       second++;
       const e2e = m.takeIntervalE2e(encodeHistogram);
       const lag = m.takeIntervalScheduleLag(encodeHistogram);
       if (this.phase === 'steady') {
-        series.push({ t_s: second, connected: this.liveClients(), requests: m.requestsSent - last.requests, responses: m.responses - last.responses, errors: m.errors - last.errors, e2e, schedule_lag: lag });
+        series.push({ t_s: second, connected: this.liveClients(), requests: m.requestsSent - last.requests, responses: m.responses - last.responses, errors: m.errors - last.errors, e2e, schedule_lag: lag,
+          reconnects: m.reconnects - last.reconnects, lost_on_disconnect: m.lostOnDisconnect - last.lost });
       }
-      last = { requests: m.requestsSent, responses: m.responses, errors: m.errors };
+      last = { requests: m.requestsSent, responses: m.responses, errors: m.errors, reconnects: m.reconnects, lost: m.lostOnDisconnect };
       this.tick(e2e, lag);
       if (s.heartbeatMs > 0) for (const c of this.clients) if (now - c.lastWriteAt >= s.heartbeatMs) c.heartbeat(now);
     }, 1000);
@@ -227,10 +257,13 @@ export class Slice {
         await this.untilOrInterrupt(start + s.schedule.durationMs);
       }
       else await this.runClosed(start, start + s.schedule.durationMs);
-      const steadyMs = performance.now() - start;
+      this.stopped = true;
+      this.resume = null;
+      const steadyEnd = performance.now();
+      const steadyMs = steadyEnd - start;
       this.phase = 'draining';
       const drainEnd = performance.now() + s.drainTimeoutMs;
-      while (this.clients.some((c) => c.outstanding > 0 && !c.closed) && performance.now() < drainEnd) {
+      while (this.clients.some((c) => c.outstanding > 0 && c.connected) && performance.now() < drainEnd) {
         await new Promise((r) => setTimeout(r, 10));
       }
       this.eld.disable();
@@ -248,6 +281,13 @@ export class Slice {
         heartbeats: m.heartbeats,
         droppedIterations: m.droppedIterations,
         unanswered: this.clients.reduce((a, c) => a + c.outstanding, 0),
+        disconnects: m.disconnects,
+        reconnects: m.reconnects,
+        reconnectFailures: m.reconnectFailures,
+        lostOnDisconnect: m.lostOnDisconnect,
+        droppedDisconnected: m.droppedDisconnected,
+        disconnectedMsByClient: this.disconnectedMs(start, steadyEnd),
+        outages: this.outages.windows(start, steadyStartEpochMs, steadyEnd),
         errorsByCode: m.errorsByCode,
         transportErrors: m.transportErrors,
         violations: { ...m.violations },
@@ -261,7 +301,7 @@ export class Slice {
         eldP99Ms: this.eld.percentile(99) / 1e6,
         eldMaxMs: this.eld.max / 1e6,
         peakRssBytes: this.peakRss,
-        transportStats: this.dialer?.stats?.() ?? null,
+        transportStats: await this.transportStats(),
       };
     } finally {
       clearInterval(secondTimer);
@@ -269,10 +309,87 @@ export class Slice {
     }
   }
 
-  /** Closes every connection and the dialer (bounded). */
+  /** Closes every connection and the dialers (bounded). */
   async close(): Promise<void> {
+    this.stopped = true;
     await Promise.all(this.clients.map((c) => c.close(2000)));
     await this.dialer?.close();
+    await (await this.redialer?.catch(() => null))?.close();
+  }
+
+  /** The dialers' transport counters (QUIC), summed; null when the transport keeps none. */
+  private async transportStats(): Promise<TransportStats | null> {
+    const re = this.redialer !== null ? await this.redialer.catch(() => null) : null;
+    return sumTransportStats([this.dialer?.stats?.() ?? null, re?.stats?.() ?? null]);
+  }
+
+  /** Per client (user id), ms disconnected within [start, end] (performance.now() ms); only those > 0. */
+  private disconnectedMs(start: number, end: number): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const c of this.clients) {
+      const open = c.lostAt > 0 ? Math.max(0, end - Math.max(c.lostAt, start)) : 0;
+      const ms = Math.round(c.disconnectedMs + open);
+      if (ms > 0) out[`user-${c.id + 1}`] = ms;
+    }
+    return out;
+  }
+
+  /**
+   * A client lost its session (LoadClient.onLost): recorded as an outage, then dialled again unless
+   * the run is over or reconnects are off (the client is closed then).
+   */
+  private readonly onLost = (c: LoadClient): void => {
+    this.outages.lost(c.lostAt, c.lostInFlight);
+    if (this.stopped || c.closed) return;
+    backOff(() => this.redial(c), {
+      delayFirstAttempt: true, startingDelay: RECONNECT_FIRST_DELAY_MS, maxDelay: RECONNECT_MAX_DELAY_MS, timeMultiple: 2, jitter: 'full',
+      numOfAttempts: Number.MAX_SAFE_INTEGER, retry: () => !this.stopped && !c.closed,
+    }).catch(() => undefined);
+  };
+
+  /**
+   * One reconnect attempt of `c`: dial (a connect timeout of at most RECONNECT_CONNECT_TIMEOUT_MS),
+   * attach, Hello. Resolves once `c` is connected again (then the model resumes it); rejects when
+   * the attempt failed (counted in reconnectFailures) or the run is over.
+   */
+  private async redial(c: LoadClient): Promise<void> {
+    const s = this.spec;
+    const m = this.m;
+    if (this.stopped || c.closed) throw new Error('the run is over');
+    this.redialer ??= getTransport(s.transport).createDialer({
+      insecure: s.insecure, ca: s.ca, connectTimeoutMs: Math.min(s.connectTimeoutMs, RECONNECT_CONNECT_TIMEOUT_MS), idleTimeoutMs: s.clientIdleTimeoutMs,
+    });
+    let conn;
+    try {
+      conn = await (await this.redialer).dial(s.host, s.port);
+    } catch (err) {
+      m.reconnectFailures++;
+      throw err;
+    }
+    if (this.stopped || c.closed) {
+      void conn.close(0, 'load done', 1000);
+      throw new Error('the run is over');
+    }
+    c.attach(conn);
+    const code = await c.hello(`user-${c.id + 1}`);
+    if (code !== 200) {
+      if (!this.stopped && !c.closed) m.reconnectFailures++;
+      void conn.close(0, 'Hello refused', 1000);
+      throw new Error(`Hello answered ${code}`);
+    }
+    const now = performance.now();
+    m.reconnects++;
+    c.disconnectedMs += now - c.lostAt;
+    c.lostAt = 0;
+    this.outages.recovered(now);
+    if (this.resume !== null) {
+      c.hold();
+      try {
+        this.resume(c, now);
+      } finally {
+        c.release();
+      }
+    }
   }
 
   /** set by interrupt(): the steady phase ends now */
@@ -322,11 +439,13 @@ export class Slice {
     const m = this.m;
     let open = true;
     const drainBacklog = (c: LoadClient, now: number): void => {
-      while (open && c.backlog.length > 0 && c.outstanding < s.maxInFlight && !c.closed) {
+      while (open && c.backlog.length > 0 && c.outstanding < s.maxInFlight && c.connected) {
         this.sendNext(c, c.backlog.shift()!, now);
       }
     };
     for (const c of clients) c.onAnswer = drainBacklog;
+    // a client back after a loss sends what waited meanwhile, timed from the intended send times
+    this.resume = drainBacklog;
     let k = 0;
     /** clients holding writes in this turn */
     const held: LoadClient[] = [];
@@ -344,8 +463,10 @@ export class Slice {
           const active = activeCount(clients, clientsAt(s.schedule, t));
           const c = clients[k % active]!;
           k++;
-          if (c.closed || c.backlog.length >= MAX_BACKLOG) m.droppedIterations++;
-          else if (c.outstanding >= s.maxInFlight || c.backlog.length > 0) c.backlog.push(due);
+          if (c.closed || c.backlog.length >= MAX_BACKLOG) {
+            m.droppedIterations++;
+            if (c.lostAt > 0) m.droppedDisconnected++;
+          } else if (!c.connected || c.outstanding >= s.maxInFlight || c.backlog.length > 0) c.backlog.push(due);
           else {
             if (!c.held) {
               c.hold();
@@ -376,6 +497,7 @@ export class Slice {
       open = false;
       for (const c of clients) {
         m.droppedIterations += c.backlog.length;
+        if (!c.connected && c.lostAt > 0) m.droppedDisconnected += c.backlog.length;
         c.backlog.clear();
         c.onAnswer = null;
       }
@@ -390,8 +512,13 @@ export class Slice {
     let limit = clientsAt(s.schedule, 0);
     /** sends c's next request at `now` (performance.now() ms; the time the answer that frees the slot arrived) */
     const send = (c: LoadClient, now: number): void => {
-      if (now >= end || c.closed || c.id >= limit) return;
+      // at most `concurrency` in flight: a think-time timer of a lost session may fire after the refill
+      if (now >= end || !c.connected || c.id >= limit || c.outstanding >= s.concurrency) return;
       this.sendNext(c, now, now);
+    };
+    // a client back after a loss refills its `concurrency` (its requests in flight were lost)
+    this.resume = (c, now) => {
+      for (let j = c.outstanding; j < s.concurrency; j++) send(c, now);
     };
     const sendAfterThink = (c: LoadClient): void => send(c, performance.now());
     const active = new Set<LoadClient>();
@@ -417,9 +544,10 @@ export class Slice {
     });
   }
 
+  /** Clients with a session up now. */
   private liveClients(): number {
     let n = 0;
-    for (const c of this.clients) if (!c.closed) n++;
+    for (const c of this.clients) if (c.connected) n++;
     return n;
   }
 

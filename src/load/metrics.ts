@@ -38,6 +38,16 @@ export class ClientMetrics {
   /** open model: intended sends skipped because the client already had `maxInFlight` requests outstanding (k6 dropped_iterations) */
   droppedIterations = 0;
   errors = 0;
+  /** sessions lost (issue 15): the peer closed them or was silent for the client idle timeout */
+  disconnects = 0;
+  /** requests in flight when their session was lost (never answered) */
+  lostOnDisconnect = 0;
+  /** sessions set up again after a loss (dial + Hello 200) */
+  reconnects = 0;
+  /** reconnect attempts that failed (dial, handshake timeout, Hello refused) */
+  reconnectFailures = 0;
+  /** open model: arrivals never sent because their client was disconnected (part of droppedIterations) */
+  droppedDisconnected = 0;
 
   /** Per schedule stage (scenario stages): requests sent, by intended send time. */
   readonly stageSent: number[] = [];

@@ -16,6 +16,7 @@ import { WEBTRANSPORT_PATH, webtransportMode } from '../transport/webtransport.j
 import { InvalidInputError, TransportError } from '../errors.js';
 import { decodeHistogram, encodeLatency, mergeHistograms, type Histogram } from '../metrics/histogram.js';
 import { RUN_SCHEMA, type RunResult, type ServerResult, type TimeSeriesPoint, type ViolationCounts } from '../metrics/result.js';
+import { outageWarnings, reconnectResult } from './outage.js';
 import { Slice, type DriveOptions, type SliceSecond, type SlicePartial, type SliceSpec, type SliceTick } from './engine.js';
 
 
@@ -215,6 +216,7 @@ export async function runLoad(opts: LoadOptions, target: TargetHandle, onProgres
       clientIds: ids, model: opts.model, schedule: opts.schedule, arrivalOffset: shard.index + shard.count * w, arrivalStride: shard.count * workers,
       maxInFlight: opts.maxInFlight, concurrency: opts.concurrency, thinkTimeMs: opts.thinkTimeMs, mix: opts.mix,
       heartbeatMs: opts.heartbeatMs, connectTimeoutMs: opts.connectTimeoutMs, drainTimeoutMs: opts.drainTimeoutMs,
+      reconnect: opts.reconnect, clientIdleTimeoutMs: opts.clientIdleTimeoutMs,
     };
     return workers > 1 ? workerSlice(spec) : localSlice(spec);
   });
@@ -301,6 +303,7 @@ function buildResult(opts: LoadOptions, target: TargetHandle, transport: Transpo
       t_s, connected: p.reduce((a, x) => a + x.connected, 0), requests: p.reduce((a, x) => a + x.requests, 0),
       responses: p.reduce((a, x) => a + x.responses, 0), errors: p.reduce((a, x) => a + x.errors, 0),
       e2e_p99_us: h.totalCount > 0 ? h.getValueAtPercentile(99) : 0,
+      reconnects: p.reduce((a, x) => a + x.reconnects, 0), lost_on_disconnect: p.reduce((a, x) => a + x.lost_on_disconnect, 0),
       e2e_p50_us: h.totalCount > 0 ? h.getValueAtPercentile(50) : 0,
       schedule_lag_p99_us: lag.totalCount > 0 ? lag.getValueAtPercentile(99) : 0,
     };
@@ -313,7 +316,8 @@ function buildResult(opts: LoadOptions, target: TargetHandle, transport: Transpo
   const responses = sum((p) => p.responses);
   const requests = sum((p) => p.requestsSent);
   const latency = { e2e: merged('e2e'), e2e_uncorrected: merged('e2e_uncorrected'), connect: merged('connect'), schedule_lag: merged('schedule_lag') };
-  const warnings: string[] = [...reachabilityWarnings(opts)];
+  const reconnects = reconnectResult(partials);
+  const warnings: string[] = [...reachabilityWarnings(opts), ...outageWarnings(reconnects, myClients)];
   if (connectFailures > 0) warnings.push(`${connectFailures} of ${myClients} clients failed to connect: ${firstConnectError}`);
   if (helloFailures > 0) warnings.push(`${helloFailures} clients were refused at Hello`);
   const generatorBound = eldP99 > GENERATOR_BOUND_ELD_P99_MS;
@@ -338,6 +342,7 @@ function buildResult(opts: LoadOptions, target: TargetHandle, transport: Transpo
       rate_per_s: opts.model === 'open' && opts.schedule.segments.every((g) => g.rateFrom === g.rateTo && g.rateTo === opts.schedule.maxRate) ? opts.schedule.maxRate : null,
       max_in_flight: opts.maxInFlight, concurrency: opts.model === 'closed' ? opts.concurrency : null,
       think_time_ms: opts.model === 'closed' ? opts.thinkTimeMs : null, mix: opts.mix, heartbeat_ms: opts.heartbeatMs,
+      reconnect: opts.reconnect !== false, client_idle_timeout_ms: opts.clientIdleTimeoutMs ?? null,
       workers: partials.length, shard: opts.shard !== undefined ? `${opts.shard.index}/${opts.shard.count}` : null, ...opts.recordedConfig,
     },
     environment: {
@@ -356,6 +361,7 @@ function buildResult(opts: LoadOptions, target: TargetHandle, transport: Transpo
       heartbeats: sum((p) => p.heartbeats),
       dropped_iterations: dropped,
       unanswered: sum((p) => p.unanswered),
+      ...reconnects,
       errors_by_code: partials.reduce((a, p) => addInto(a, p.errorsByCode), {} as Record<string, number>),
       transport_errors: partials.reduce((a, p) => addInto(a, p.transportErrors), {} as Record<string, number>),
       violations: partials.reduce((a, p) => addInto(a as unknown as Record<string, number>, p.violations as unknown as Record<string, number>) as unknown as ViolationCounts,

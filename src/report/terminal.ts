@@ -16,9 +16,23 @@ function warnings(r: RunResult): string {
   return r.warnings.length === 0 ? '' : `\n${r.warnings.map((w) => `WARNING: ${w}`).join('\n')}\n`;
 }
 
-/** A run: title, client summary, server stages, queue stats, warnings. */
+/**
+ * The run's lost sessions in one line (issue 15), or null when none was lost: the outage windows
+ * (s since the steady start), requests lost on disconnect, reconnects and time disconnected.
+ */
+export function outageLine(r: RunResult): string | null {
+  const c = r.client;
+  if ((c.disconnects ?? 0) === 0) return null;
+  const ws = (c.outages ?? []).map((w) => `${(w.start_ms / 1000).toFixed(1)}-${(w.end_ms / 1000).toFixed(1)} s (${w.duration_ms} ms, ${w.clients_lost} sessions lost, ${w.recovered ? 'recovered' : 'NOT recovered'})`);
+  return `outages: ${ws.join('; ')} · lost_on_disconnect ${c.lost_on_disconnect ?? 0} · reconnects ${c.reconnects ?? 0} (${c.reconnect_failures ?? 0} failed attempts)` +
+    ` · disconnected: ${c.disconnected?.clients ?? 0} clients, longest ${c.disconnected?.max_ms ?? 0} ms`;
+}
+
+/** A run: title, client summary, outages, server stages, queue stats, warnings. */
 export function renderRunTerminal(r: RunResult): string {
   const parts = [`gatectl load — ${runTitle(r)}`, drawTable(summaryTable(r))];
+  const outages = outageLine(r);
+  if (outages !== null) parts.push(outages);
   const sched = scheduleStagesTable(r);
   if (sched !== null) parts.push('schedule stages (by intended send time):', drawTable(sched));
   const stages = stageTable(r);

@@ -4,6 +4,12 @@
  * client, plus `close(code, reason)`.
  */
 
+/**
+ * `code` of the TransportError a connection ends with (`ConnectionHandlers.close`) when the peer sent
+ * nothing for the idle timeout (QUIC: no packet, keep-alive PINGs unanswered; RFC 9000 §10.1).
+ */
+export const PEER_IDLE_TIMEOUT_CODE = 'GATECTL_IDLE_TIMEOUT';
+
 /** Name of a transport implementation. */
 export type TransportName = 'quic' | 'tcp' | 'webtransport';
 

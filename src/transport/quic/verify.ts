@@ -13,6 +13,7 @@ import { rootCertificates } from 'node:tls';
 import { ConnectTimeoutError, TransportError } from '../../errors.js';
 import { ALPN_PROTOCOL, quiche, type QuicheConnectionError } from './config.js';
 import { pemBlocks } from './config.js';
+import { PEER_IDLE_TIMEOUT_CODE } from '../types.js';
 
 /** TLS alert codes offset by 0x100 (RFC 9001 §4.8), as quiche reports them. */
 export const CRYPTO_BAD_CERTIFICATE = 0x100 + 42;
@@ -167,7 +168,7 @@ export function closeFailure(
       `QUIC connection to ${remote} closed by the peer with ${peer.isApp ? 'application' : 'transport'} code ${peer.errorCode}${reasonText(peer)}`,
     );
   }
-  if (timedOut) return new TransportError(`QUIC connection to ${remote} timed out: no packet for ${idleTimeoutMs} ms`);
+  if (timedOut) return new TransportError(`QUIC connection to ${remote} timed out: no packet for ${idleTimeoutMs} ms`, PEER_IDLE_TIMEOUT_CODE);
   if (local !== null) {
     if (local.isApp && local.errorCode === 0) return undefined;
     return new TransportError(
