@@ -110,3 +110,36 @@ test('Ctrl-C during load: the run drains, prints its summary, writes a result ma
     assert.match(r.stdout, /result written to/);
   }
 });
+
+test('a familiar CLI: short flags, -h, help by section, "did you mean", one duration grammar', async () => {
+  const help = await gatectl(['load', '-h']);
+  assert.equal(help.code, 0, help.stderr);
+  const sections = help.stdout.split(/\n(?=[A-Z][A-Z &]+ FLAGS\n)/);
+  for (const name of ['LOAD FLAGS', 'CLIENTS FLAGS', 'GATEWAY FLAGS', 'GATEWAY LIMITS FLAGS', 'UPSTREAM FLAGS', 'QUOTA & EVENTS FLAGS', 'CAPACITY FLAGS']) {
+    const s = sections.find((x) => x.startsWith(name));
+    assert.ok(s !== undefined, `load --help has a ${name} section`);
+    assert.ok(s.split('\n').length < 80, `${name}: ${s.split('\n').length} lines`);
+  }
+  assert.match(help.stdout, /-c, --clients=<value>/);
+  assert.match(help.stdout, /-d, --duration=<value>/);
+  assert.match(help.stdout, /-R, --rate=<value>/);
+  assert.match(help.stdout, /--send-workers=<value>\n\s+async send: workers that write/, 'gateway tuning flags are described in words');
+  const typo = await gatectl(['loda']);
+  assert.equal(typo.code, 2);
+  assert.match(typo.stderr, /'loda' is not a gatectl command\. Did you mean 'load'\?/);
+  for (const bad of ['3sec', '100d', '20', '1s30m']) {
+    const r = await gatectl(['load', '-d', bad, '-c', '1', '--quiet']);
+    assert.equal(r.code, 2, bad);
+    assert.match(r.stderr, /is not a valid duration: use a number with a unit ms, s, m or h/, bad);
+  }
+  const long = await gatectl(['load', '-d', '25h', '-c', '1', '--quiet']);
+  assert.equal(long.code, 2);
+  assert.match(long.stderr, /--duration 25h is longer than the limit of 24h: give --no-duration-limit/);
+  const out = path.join(tmp, 'short.json');
+  const ok = await gatectl(['load', '-c', '4', '-d', '1s500ms', '-R', '8', '--quiet', '--json', '--out', out]);
+  assert.equal(ok.code, 0, ok.stderr);
+  const res = JSON.parse(ok.stdout) as { steady_s: number; config: { clients: number; duration_ms: number; rate_per_s: number }; client: { requests_per_s: number } };
+  assert.deepEqual([res.config.clients, res.config.duration_ms, res.config.rate_per_s], [4, 1500, 8]);
+  assert.ok(res.steady_s >= 1.45, `the rate is over the requested 1.5 s, not up to the last arrival: steady_s ${res.steady_s}`);
+  assert.ok(Math.abs(res.client.requests_per_s - 8) <= 1, `requests_per_s ${res.client.requests_per_s}`);
+});

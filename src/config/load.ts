@@ -1,5 +1,6 @@
 /** Resolution of load flags into LoadOptions (validated; errors name the flag and the fix). */
 import { InvalidInputError } from '../errors.js';
+import { DEFAULT_SLOW_READ_BYTES_PER_S, DEFAULT_SLOW_RECEIVE_WINDOW_BYTES, parseSlowClientsPercent, type SlowClientsOptions } from '../load/slow-reader.js';
 import type { LoadOptions } from '../load/run.js';
 import type { LoadModel } from '../load/engine.js';
 import { stagesToSchedule, type MixEntry, type Schedule } from '../scenario/index.js';
@@ -9,9 +10,14 @@ import { oneOf } from './resolve.js';
 import { parseDurationMs } from '../duration.js';
 
 /** Load flags as given on the command line. */
+/** Longest `--duration` accepted without `--no-duration-limit`, ms (24 h: a longer one is usually a typo). */
+export const MAX_DURATION_MS = 86_400_000;
+
 export interface LoadFlags {
   clients: number;
   duration: string;
+  /** false: `--no-duration-limit` (a --duration above MAX_DURATION_MS is accepted) */
+  'duration-limit'?: boolean;
   /** total requests/s across all clients (open model; wins over rate-per-client) */
   rate?: string;
   'rate-per-client'?: string;
@@ -28,6 +34,10 @@ export interface LoadFlags {
   'client-idle-timeout'?: string;
   workers?: number;
   shard?: string;
+  /** `--slow-clients P%` and its two settings (bytes/s, bytes) */
+  'slow-clients'?: string;
+  'slow-read-rate'?: number;
+  'slow-receive-window'?: number;
 }
 
 /**
@@ -45,6 +55,28 @@ export function parseClientIdleTimeoutMs(text: string | undefined): number {
   const ms = parseDurationMs(text, '--client-idle-timeout', { maxMs: 600_000, limitHint: 'use at most 10m' });
   if (ms < 300) throw new InvalidInputError(`--client-idle-timeout ${JSON.stringify(text)} is too short: use at least 300ms (keep-alive PINGs go out at a third of it), e.g. 2s`);
   return ms;
+}
+
+/**
+ * `{ slowClients }` from `--slow-clients P%` (with --slow-read-rate bytes/s and --slow-receive-window
+ * bytes, defaults DEFAULT_SLOW_READ_BYTES_PER_S and DEFAULT_SLOW_RECEIVE_WINDOW_BYTES), or nothing
+ * for none or 0%. Throws InvalidInputError for a share outside 0–100 % or a setting without the flag.
+ */
+function slowClientsField(flags: LoadFlags): { slowClients?: SlowClientsOptions } {
+  if (flags['slow-clients'] === undefined) {
+    const orphan = (['slow-read-rate', 'slow-receive-window'] as const).find((f) => flags[f] !== undefined);
+    if (orphan !== undefined) throw new InvalidInputError(`--${orphan} is a setting of the slow readers: give --slow-clients P% too (e.g. --slow-clients 1%)`);
+    return {};
+  }
+  const percent = parseSlowClientsPercent(flags['slow-clients']);
+  if (percent === 0) return {};
+  return {
+    slowClients: {
+      percent,
+      readBytesPerS: flags['slow-read-rate'] ?? DEFAULT_SLOW_READ_BYTES_PER_S,
+      receiveWindowBytes: flags['slow-receive-window'] ?? DEFAULT_SLOW_RECEIVE_WINDOW_BYTES,
+    },
+  };
 }
 
 /** Default per-client cap on outstanding requests in the open model. */
@@ -88,7 +120,7 @@ export function resolveLoadOptions(flags: LoadFlags, label: string, recordedConf
   if (model === 'closed' && (flags.rate !== undefined || flags['rate-per-client'] !== undefined)) {
     throw new InvalidInputError('--model closed has no arrival rate: drop --rate/--rate-per-client, or use --concurrency and --think-time to shape the closed loop');
   }
-  const durationMs = parseDurationMs(flags.duration, '--duration');
+  const durationMs = parseDurationMs(flags.duration, '--duration', flags['duration-limit'] === false ? {} : { maxMs: MAX_DURATION_MS, limitHint: 'give --no-duration-limit for a longer run' });
   const rate = flags.rate !== undefined
     ? positiveRate(flags.rate, '--rate', 10_000_000)
     : positiveRate(flags['rate-per-client'] ?? '1', '--rate-per-client', 10_000) * flags.clients;
@@ -110,6 +142,7 @@ export function resolveLoadOptions(flags: LoadFlags, label: string, recordedConf
     reconnect: flags.reconnect !== false,
     clientIdleTimeoutMs: parseClientIdleTimeoutMs(flags['client-idle-timeout']),
     workers,
+    ...slowClientsField(flags),
     ...(flags.shard !== undefined ? { shard: parseShard(flags.shard) } : {}),
     label,
     recordedConfig,

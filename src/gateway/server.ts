@@ -22,6 +22,7 @@ import { createLogger, type Logger } from '../log.js';
 import { createEventExporter, type EventExporter, type StopResult } from '../vinequeue/index.js';
 import { QuotaExceededError, QuotaService, type QuotaStopResult } from '../quota/index.js';
 import { emptyCounters, type GatewayCounters } from './counters.js';
+import { CohortStages, cohortOf, type Cohort } from './cohorts.js';
 
 /** Connections the listener holds beyond --max-sessions (handshakes, stream-less, refused-with-503). */
 const TRANSPORT_CONNECTION_HEADROOM = 64;
@@ -109,12 +110,16 @@ export interface GatewaySnapshot {
   config: GatewayConfig;
   /** the listener's transport counters (QUIC), or null */
   transport: TransportStats | null;
+  /** send-queue stages of the sessions of each declared client cohort (gateway/cohorts.ts); absent when no session declared one */
+  cohorts?: Partial<Record<Cohort, Partial<Record<ServerStage, EncodedLatency>>>>;
 }
 
 
 /** The gateway. `start()` binds; `stop()` drains and closes within a bound. */
 export class GatewayServer {
   readonly stages = new StageRecorder();
+  /** the send-queue stages of sessions whose client declared a cohort in Hello (issue 14 §6) */
+  readonly cohorts = new CohortStages(this.stages);
   readonly sessions = new SessionManager();
   readonly send: OrderedSendSystem;
   readonly sender = new OrderedSender();
@@ -404,7 +409,9 @@ export class GatewayServer {
 
   /** Counters, stage histograms (encoded), queue and processor stats. */
   snapshot(): GatewaySnapshot {
+    const cohorts = this.cohorts.snapshot();
     return {
+      ...(cohorts !== null ? { cohorts } : {}),
       stages: this.stages.snapshot(),
       queue: this.send.snapshot(),
       processor: this.processor?.stats() ?? null,
@@ -656,6 +663,8 @@ export class GatewayServer {
         if (!session.valid) return;
         if (res.code === 200) {
           session.userId = hello.userId ?? '';
+          const cohort = cohortOf(hello.clientVersion);
+          if (cohort !== null) session.queue.sink = this.cohorts.sinkFor(cohort);
           this.sessions.activate(session);
           await this.sender.send(session, { hello: { msgId, code: res.code, sessionId: session.id, message: res.message } });
           return;

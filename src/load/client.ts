@@ -25,6 +25,7 @@ import {
   ClientMessageType, FrameDecoder, NotifyPlacement, PushBody, ServerPushHeadType,
   ackFrameBytes, businessFrameBytes, writeAckFrame, writeBusinessFrame, type ServerPushHead,
 } from '../protocol/index.js';
+import { GATECTL_CLIENT_VERSION } from '../protocol/cohort.js';
 import { PEER_IDLE_TIMEOUT_CODE, type Connection } from '../transport/types.js';
 import type { ViolationCounts } from '../metrics/result.js';
 import type { ClientMetrics } from './metrics.js';
@@ -334,14 +335,14 @@ export class LoadClient {
    * Sends Hello and resolves with the HelloResponse code (0 if the connection closed first);
    * `connected` is true from a 200 on.
    */
-  hello(userId: string): Promise<number> {
+  hello(userId: string, clientVersion = GATECTL_CLIENT_VERSION): Promise<number> {
     return new Promise((resolve) => {
       if (this.closed) {
         resolve(0);
         return;
       }
       this.helloResolve = resolve;
-      const frame = ClientMessageType.encodeDelimited({ msgId: MSG_ID_OFFSET, seqId: 0, hello: { userId, token: 't', clientVersion: 'gatectl/0.1' } });
+      const frame = ClientMessageType.encodeDelimited({ msgId: MSG_ID_OFFSET, seqId: 0, hello: { userId, token: 't', clientVersion } });
       this.conn.write(frame).catch(() => resolve(0));
     });
   }

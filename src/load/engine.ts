@@ -23,6 +23,7 @@ import { encodeActionField } from '../protocol/index.js';
 import type { ViolationCounts } from '../metrics/result.js';
 import { ClientMetrics } from './metrics.js';
 import { LoadClient } from './client.js';
+import { SlowCohort, isSlowClient, type SlowClientsOptions, type SlowPartial } from './slow-reader.js';
 import { OutageTracker, RECONNECT_CONNECT_TIMEOUT_MS, RECONNECT_FIRST_DELAY_MS, RECONNECT_MAX_DELAY_MS, type ReconnectCounts } from './outage.js';
 import { arrivalTimeMs, clientsAt, type Schedule } from '../scenario/schedule.js';
 import { mixPicker } from '../scenario/mix.js';
@@ -50,6 +51,8 @@ export interface DriveOptions {
   connectTimeoutMs: number;
   /** longest wait for outstanding responses after the steady phase, ms */
   drainTimeoutMs: number;
+  /** `--slow-clients` (issue 14 §6): the share of clients that read slowly, absent = none */
+  slowClients?: SlowClientsOptions;
   /** a lost session is dialled again (default true; `--no-reconnect`: false, the client stays closed) */
   reconnect?: boolean;
   /**
@@ -134,6 +137,10 @@ export interface SlicePartial extends ReconnectCounts {
   peakRssBytes: number;
   /** the dialer's transport counters at the end of the run (QUIC), or null */
   transportStats: TransportStats | null;
+  /** `--slow-clients`: the slow clients' figures (the request, response and latency fields above then count the healthy clients only) */
+  slow?: SlowPartial;
+  /** CPU time (user + system) of this generator process from the steady start to the end of the drain, µs */
+  cpuUs?: number;
 }
 
 /** A running slice: `connect()` first, then `run(steadyStartEpochMs)`, then `close()`. */
@@ -158,9 +165,14 @@ export class Slice {
   /** BusinessRequest `action` field of each mix entry (same index as spec.mix), encoded once */
   private readonly actionFields: Uint8Array[];
   private picks = 0;
+  /** `--slow-clients`: the slice's slow clients, or null */
+  private readonly slow: SlowCohort | null;
 
   /** @param onTick called once per second with this slice's figures (progress display) */
   constructor(readonly spec: SliceSpec, private readonly onTick?: (t: SliceTick) => void) {
+    const slow = spec.slowClients;
+    this.slow = slow === undefined || slow.percent <= 0 ? null : new SlowCohort(slow, new Set(spec.clientIds.filter((id) => isSlowClient(id, slow.percent))), spec.transport,
+      (receiveWindowBytes) => getTransport(spec.transport).createDialer({ insecure: spec.insecure, ca: spec.ca, connectTimeoutMs: spec.connectTimeoutMs, receiveWindowBytes }));
     this.picker = mixPicker(spec.mix);
     this.actionFields = spec.mix.map((e) => encodeActionField(e.action));
   }
@@ -191,21 +203,24 @@ export class Slice {
         const t = performance.now();
         let c: LoadClient;
         try {
-          const conn = await dialer.dial(s.host, s.port);
+          // a slow reader dials through the small-window dialer, reads through its group, counts apart and never reconnects
+          const slow = this.slow?.ids.has(id) === true ? this.slow : null;
+          const conn = await (slow !== null ? await slow.dialer() : dialer).dial(s.host, s.port);
           this.m.connect.recordValue(Math.max(0, Math.round((performance.now() - t) * 1000)));
-          c = new LoadClient(id, conn, this.m, s.reconnect !== false);
+          c = slow !== null ? new LoadClient(id, slow.readers.wrap(conn), slow.metrics, false) : new LoadClient(id, conn, this.m, s.reconnect !== false);
           c.onLost = this.onLost;
         } catch (err) {
           this.connectFailures++;
           this.firstConnectError ??= (err as Error).message;
           return;
         }
-        const code = await c.hello(`user-${id + 1}`);
+        const code = await c.hello(`user-${id + 1}`, this.slow?.clientVersion(id));
         if (code !== 200) {
           this.helloFailures++;
           void c.close(2000);
           return;
         }
+        if (this.slow?.ids.has(id) === true) this.slow.helloDone();
         this.clients.push(c);
       }));
     } finally {
@@ -234,6 +249,9 @@ export class Slice {
     m.resetLatency();
     m.beginStages(start, s.schedule.segments.map((g) => g.endMs));
     this.phase = 'steady';
+    const cpuAtStart = process.cpuUsage();
+    this.slow?.metrics.resetLatency();
+    this.slow?.readers.start();
     const series: SliceSecond[] = [];
     let second = 0;
     let last = { requests: m.requestsSent, responses: m.responses, errors: m.errors, reconnects: m.reconnects, lost: m.lostOnDisconnect };
@@ -266,6 +284,8 @@ export class Slice {
       while (this.clients.some((c) => c.outstanding > 0 && c.connected) && performance.now() < drainEnd) {
         await new Promise((r) => setTimeout(r, 10));
       }
+      this.slow?.readers.stop();
+      const cpu = process.cpuUsage(cpuAtStart);
       this.eld.disable();
       this.peakRss = Math.max(this.peakRss, process.memoryUsage.rss());
       return {
@@ -280,7 +300,7 @@ export class Slice {
         unboundNotifies: m.unboundNotifies,
         heartbeats: m.heartbeats,
         droppedIterations: m.droppedIterations,
-        unanswered: this.clients.reduce((a, c) => a + c.outstanding, 0),
+        unanswered: this.clients.reduce((a, c) => a + (this.slow?.ids.has(c.id) === true ? 0 : c.outstanding), 0),
         disconnects: m.disconnects,
         reconnects: m.reconnects,
         reconnectFailures: m.reconnectFailures,
@@ -302,6 +322,8 @@ export class Slice {
         eldMaxMs: this.eld.max / 1e6,
         peakRssBytes: this.peakRss,
         transportStats: await this.transportStats(),
+        cpuUs: cpu.user + cpu.system,
+        ...(this.slow !== null ? { slow: this.slow.partial(this.clients.reduce((a, c) => a + (this.slow!.ids.has(c.id) ? c.outstanding : 0), 0)) } : {}),
       };
     } finally {
       clearInterval(secondTimer);
@@ -314,6 +336,7 @@ export class Slice {
     this.stopped = true;
     await Promise.all(this.clients.map((c) => c.close(2000)));
     await this.dialer?.close();
+    await this.slow?.close();
     await (await this.redialer?.catch(() => null))?.close();
   }
 

@@ -15,10 +15,25 @@ import { sumTransportStats } from '../transport/util.js';
 import { WEBTRANSPORT_PATH, webtransportMode } from '../transport/webtransport.js';
 import { InvalidInputError, TransportError } from '../errors.js';
 import { decodeHistogram, encodeLatency, mergeHistograms, type Histogram } from '../metrics/histogram.js';
-import { RUN_SCHEMA, type RunResult, type ServerResult, type TimeSeriesPoint, type ViolationCounts } from '../metrics/result.js';
+import { RUN_SCHEMA, type RunResult, type ServerResult, type SlowClientsResult, type TimeSeriesPoint, type ViolationCounts } from '../metrics/result.js';
 import { outageWarnings, reconnectResult } from './outage.js';
+import { mergeSlowPartials } from './slow-reader.js';
 import { Slice, type DriveOptions, type SliceSecond, type SlicePartial, type SliceSpec, type SliceTick } from './engine.js';
 
+
+/** `{ slow }` for a `--slow-clients` run, else nothing (the key is left out). */
+function slowField(slow: SlowClientsResult | null): { slow?: SlowClientsResult } {
+  return slow === null ? {} : { slow };
+}
+
+/**
+ * CPU time of one side (µs, user + system) and per response (µs; every response the clients
+ * received, slow readers' included), or nothing when it was not measured.
+ */
+function cpuField(cpuUs: number | undefined, responses: number): { cpu_us?: number; cpu_us_per_response?: number } {
+  if (cpuUs === undefined) return {};
+  return { cpu_us: Math.round(cpuUs), ...(responses > 0 ? { cpu_us_per_response: Math.round((cpuUs / responses) * 10) / 10 } : {}) };
+}
 
 /** `{ transport }` when there are transport counters, else nothing (the key is left out). */
 function transportField(stats: TransportStats | null): { transport?: TransportStats } {
@@ -216,6 +231,7 @@ export async function runLoad(opts: LoadOptions, target: TargetHandle, onProgres
       clientIds: ids, model: opts.model, schedule: opts.schedule, arrivalOffset: shard.index + shard.count * w, arrivalStride: shard.count * workers,
       maxInFlight: opts.maxInFlight, concurrency: opts.concurrency, thinkTimeMs: opts.thinkTimeMs, mix: opts.mix,
       heartbeatMs: opts.heartbeatMs, connectTimeoutMs: opts.connectTimeoutMs, drainTimeoutMs: opts.drainTimeoutMs,
+      ...(opts.slowClients !== undefined ? { slowClients: opts.slowClients } : {}),
       reconnect: opts.reconnect, clientIdleTimeoutMs: opts.clientIdleTimeoutMs,
     };
     return workers > 1 ? workerSlice(spec) : localSlice(spec);
@@ -320,9 +336,12 @@ function buildResult(opts: LoadOptions, target: TargetHandle, transport: Transpo
   const warnings: string[] = [...reachabilityWarnings(opts), ...outageWarnings(reconnects, myClients)];
   if (connectFailures > 0) warnings.push(`${connectFailures} of ${myClients} clients failed to connect: ${firstConnectError}`);
   if (helloFailures > 0) warnings.push(`${helloFailures} clients were refused at Hello`);
+  const slow = mergeSlowPartials(partials.map((p) => p.slow));
+  const allResponses = responses + (slow?.responses ?? 0);
+  const generatorCpuUs = partials.every((p) => p.cpuUs !== undefined) ? sum((p) => p.cpuUs!) : undefined;
   const generatorBound = eldP99 > GENERATOR_BOUND_ELD_P99_MS;
   if (generatorBound) {
-    warnings.push(`generator_bound: the load generator's event-loop delay p99 was ${eldP99.toFixed(1)} ms (> ${GENERATOR_BOUND_ELD_P99_MS} ms); ` +
+    warnings.push(`generator_bound (${opts.label}): the load generator's event-loop delay p99 was ${eldP99.toFixed(1)} ms (> ${GENERATOR_BOUND_ELD_P99_MS} ms); ` +
       'latencies include the generator\'s own stalls. Use fewer clients, a lower rate or more --workers.');
   }
   if (target.insecure && target.kind === 'remote') warnings.push('--insecure: the server certificate was not verified');
@@ -343,7 +362,9 @@ function buildResult(opts: LoadOptions, target: TargetHandle, transport: Transpo
       max_in_flight: opts.maxInFlight, concurrency: opts.model === 'closed' ? opts.concurrency : null,
       think_time_ms: opts.model === 'closed' ? opts.thinkTimeMs : null, mix: opts.mix, heartbeat_ms: opts.heartbeatMs,
       reconnect: opts.reconnect !== false, client_idle_timeout_ms: opts.clientIdleTimeoutMs ?? null,
-      workers: partials.length, shard: opts.shard !== undefined ? `${opts.shard.index}/${opts.shard.count}` : null, ...opts.recordedConfig,
+      workers: partials.length, shard: opts.shard !== undefined ? `${opts.shard.index}/${opts.shard.count}` : null,
+      ...(opts.slowClients !== undefined ? { slow_clients: { percent: opts.slowClients.percent, read_bytes_per_s: opts.slowClients.readBytesPerS, receive_window_bytes: opts.slowClients.receiveWindowBytes } } : {}),
+      ...opts.recordedConfig,
     },
     environment: {
       node: process.version, platform: `${process.platform}-${process.arch}`, cpus: os.availableParallelism(),
@@ -369,6 +390,7 @@ function buildResult(opts: LoadOptions, target: TargetHandle, transport: Transpo
       responses_per_s: Math.round((responses / steadyS) * 10) / 10,
       requests_per_s: Math.round((requests / steadyS) * 10) / 10,
       latency,
+      ...slowField(slow),
     },
     generator: {
       workers: partials.length,
@@ -378,8 +400,9 @@ function buildResult(opts: LoadOptions, target: TargetHandle, transport: Transpo
       peak_rss_bytes: workers > 1 ? parentPeakRss : Math.max(parentPeakRss, ...partials.map((p) => p.peakRssBytes)),
       ...(workers > 1 ? { workers_peak_rss_bytes: Math.max(...partials.map((p) => p.peakRssBytes)) } : {}),
       ...transportField(sumTransportStats(partials.map((p) => p.transportStats))),
+      ...cpuField(generatorCpuUs, allResponses),
     },
-    server,
+    server: server === null ? null : { ...server, ...cpuField(server.cpu_us, allResponses) },
     timeseries: series,
     stages: opts.schedule.segments.map((g, i) => {
       const e2e = encodeLatency(mergeHistograms(partials.map((p) => decodeHistogram(p.stages[i]!.e2e))));

@@ -64,7 +64,7 @@ export class OrderedSendSystem {
     this.debug = config.enableDebugLog && log.isLevelEnabled('debug');
     this.pool = config.enableAsyncSend
       ? new BoundedWorkerPool<OrderedMessageQueue>(config.sendWorkerCount, config.sendQueueSize, (q) => {
-        sink.record('send_queue_wait', (performance.now() - q.submittedAt) * 1000);
+        q.sink.record('send_queue_wait', (performance.now() - q.submittedAt) * 1000);
         return q.drainReady();
       })
       : null;
@@ -139,10 +139,16 @@ export class OrderedMessageQueue {
   private readonly ready: Uint8Array[] = [];
   private readonly lock: Mutex;
   private closed = false;
+  /**
+   * Where this queue's stage durations (µs) go: the system's sink, or one that also records them
+   * for the session's cohort (gateway/cohorts.ts, issue 14 §6), set after Hello.
+   */
+  sink: QueueStageSink;
 
   /** @internal use OrderedSendSystem.createQueue */
   constructor(private readonly system: OrderedSendSystem, readonly sessionId: string, private readonly writer: FrameWriter) {
     this.lock = system.config.lockScope === 'global' ? system.globalLock : new Mutex();
+    this.sink = system.sink;
   }
 
   /** Frames ready to send (async mode). */
@@ -176,7 +182,7 @@ export class OrderedMessageQueue {
     const t0 = performance.now();
     const release = await this.lock.acquire();
     const tLocked = performance.now();
-    sys.sink.record('lock_wait', (tLocked - t0) * 1000);
+    this.sink.record('lock_wait', (tLocked - t0) * 1000);
     let fallback = false;
     try {
       if (this.closed) throw new GatectlError(`session ${this.sessionId}: queue is closed; server_seq ${firstSeq} not accepted`, 'GATECTL_QUEUE_CLOSED');
@@ -234,7 +240,7 @@ export class OrderedMessageQueue {
       if (sys.debug) sys.log.debug({ session: this.sessionId, first_seq: firstSeq, frames: frames.length, ready: this.ready.length, fallback }, fallback ? 'send queue full: sync fallback' : 'enqueued');
     } finally {
       release();
-      if (!fallback) sys.sink.record('enqueue_latency', (performance.now() - t0) * 1000);
+      if (!fallback) this.sink.record('enqueue_latency', (performance.now() - t0) * 1000);
     }
     if (!fallback) return;
     // pool queue full: this caller sends synchronously (outside the lock), keeping session order
@@ -242,7 +248,7 @@ export class OrderedMessageQueue {
     try {
       await this.drainReady();
     } finally {
-      sys.sink.record('enqueue_latency', (performance.now() - t0) * 1000);
+      this.sink.record('enqueue_latency', (performance.now() - t0) * 1000);
     }
   }
 
@@ -272,9 +278,9 @@ export class OrderedMessageQueue {
           return frames;
         }
         const tm = performance.now();
-        sys.sink.record('write_message_latency', (tm - tw) * 1000);
+        this.sink.record('write_message_latency', (tm - tw) * 1000);
         sys.stats.recordWrite(n, (tm - tw) * 1e6);
-        sys.sink.record('metrics_update_latency', (performance.now() - tm) * 1000);
+        this.sink.record('metrics_update_latency', (performance.now() - tm) * 1000);
         frames += n;
         if (sys.debug) sys.log.debug({ session: this.sessionId, frames: n, bytes: data.length, write_us: Math.round((tm - tw) * 1000) }, 'batch written');
       }
@@ -298,11 +304,11 @@ export class OrderedMessageQueue {
       this.writeStartedAt = 0;
     }
     const tm = performance.now();
-    sys.sink.record('write_message_latency', (tm - td) * 1000);
+    this.sink.record('write_message_latency', (tm - td) * 1000);
     sys.stats.recordWrite(1, (tm - td) * 1e6);
     const te = performance.now();
-    sys.sink.record('metrics_update_latency', (te - tm) * 1000);
-    sys.sink.record('direct_send_latency', (te - td) * 1000);
+    this.sink.record('metrics_update_latency', (te - tm) * 1000);
+    this.sink.record('direct_send_latency', (te - td) * 1000);
   }
 
   /** Closes the queue: frames still waiting or ready are counted in `discarded_on_close`. */

@@ -107,6 +107,12 @@ export interface DialerOptions {
    * go out at a third of it (at most every 15 s). Default 60000 ms.
    */
   idleTimeoutMs?: number;
+  /**
+   * QUIC: the stream receive window the client advertises and keeps, bytes (default 1 MiB, which
+   * quiche may grow). A small one makes the server's writes stall as soon as a slow reader falls
+   * that far behind (the `--slow-clients` fault, issue 14). TCP ignores it.
+   */
+  receiveWindowBytes?: number;
 }
 
 /**

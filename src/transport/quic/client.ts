@@ -165,12 +165,12 @@ class QuicDialerImpl implements QuicDialer {
   constructor(opts: DialerOptions) {
     const idleTimeoutMs = opts.idleTimeoutMs ?? QUIC_MAX_IDLE_TIMEOUT_MS;
     const verify = opts.insecure !== true;
-    const hostConfig = clientConfig(verify, false, opts.ca, idleTimeoutMs);
+    const hostConfig = clientConfig(verify, false, opts.ca, idleTimeoutMs, opts.receiveWindowBytes);
     this.shared = {
       opts,
       idleTimeoutMs,
       hostConfig,
-      ipConfig: verify ? clientConfig(true, true, opts.ca, idleTimeoutMs) : hostConfig,
+      ipConfig: verify ? clientConfig(true, true, opts.ca, idleTimeoutMs, opts.receiveWindowBytes) : hostConfig,
       ipVerifier: undefined,
     };
   }

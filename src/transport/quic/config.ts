@@ -69,7 +69,7 @@ export function pemBlocks(pem: string): string[] {
 }
 
 /** Transport parameters both sides share; the stream limits allow the client exactly one stream. */
-function applyCommon(config: QuicheConfig, side: 'client' | 'server', idleTimeoutMs: number): QuicheConfig {
+function applyCommon(config: QuicheConfig, side: 'client' | 'server', idleTimeoutMs: number, streamWindowBytes?: number): QuicheConfig {
   config.setApplicationProtos([ALPN_PROTOCOL]);
   config.setMaxIdleTimeout(idleTimeoutMs);
   config.setMaxRecvUdpPayloadSize(MAX_DATAGRAM_SIZE);
@@ -78,6 +78,11 @@ function applyCommon(config: QuicheConfig, side: 'client' | 'server', idleTimeou
   config.setInitialMaxStreamDataBidiLocal(INITIAL_MAX_STREAM_DATA);
   config.setInitialMaxStreamDataBidiRemote(INITIAL_MAX_STREAM_DATA);
   config.setInitialMaxStreamDataUni(0);
+  if (streamWindowBytes !== undefined) {
+    // a small receive window that never grows (quiche would auto-tune it): the slow-reader fault
+    config.setInitialMaxStreamDataBidiLocal(streamWindowBytes);
+    config.setMaxStreamWindow(streamWindowBytes);
+  }
   // The server lets the client open one bidirectional stream; the client lets the server open none.
   config.setInitialMaxStreamsBidi(side === 'server' ? 1 : 0);
   config.setInitialMaxStreamsUni(0);
@@ -112,7 +117,8 @@ export function serverConfig(certPem: string, keyPem: string, idleTimeoutMs = QU
 /**
  * The quiche Config of a dialer. `verifyPeer` checks the server's chain (against `caPem`, else the
  * system store); `verifyAllowFail` lets a failed native check through so gatectl can verify itself
- * (IP-literal targets, see verify.ts).
+ * (IP-literal targets, see verify.ts). `streamWindowBytes`, when given, is the stream receive window
+ * the client advertises and keeps (bytes; default 1 MiB, auto-tuned), see DialerOptions.receiveWindowBytes.
  *
  * @throws {TransportError} when BoringSSL refuses the CA PEM.
  */
@@ -121,11 +127,12 @@ export function clientConfig(
   verifyAllowFail: boolean,
   caPem: string | undefined,
   idleTimeoutMs = QUIC_MAX_IDLE_TIMEOUT_MS,
+  streamWindowBytes?: number,
 ): QuicheConfig {
   try {
     const ca = caPem !== undefined && verifyPeer ? encoder.encode(pemBlocks(caPem).join('\n')) : undefined;
     const config = quiche.Config.withBoringSslCtx(verifyPeer, verifyAllowFail, ca, undefined, undefined, SIGALGS);
-    return applyCommon(config, 'client', idleTimeoutMs);
+    return applyCommon(config, 'client', idleTimeoutMs, streamWindowBytes);
   } catch (error) {
     throw new TransportError(`quiche refused the CA certificate: ${errorText(error)} (check the --ca PEM file)`, 'GATECTL_TRANSPORT', {
       cause: error,
