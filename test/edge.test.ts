@@ -123,7 +123,7 @@ test('a familiar CLI: short flags, -h, help by section, "did you mean", one dura
   assert.match(help.stdout, /-c, --clients=<value>/);
   assert.match(help.stdout, /-d, --duration=<value>/);
   assert.match(help.stdout, /-R, --rate=<value>/);
-  assert.match(help.stdout, /--send-workers=<value>\n\s+async send: workers that write/, 'gateway tuning flags are described in words');
+  assert.match(help.stdout, /--send-workers=<value>\s+async send: workers that write/, 'gateway tuning flags are described in words');
   const typo = await gatectl(['loda']);
   assert.equal(typo.code, 2);
   assert.match(typo.stderr, /'loda' is not a gatectl command\. Did you mean 'load'\?/);
