@@ -15,13 +15,13 @@
  */
 import type { CapacityResult } from '../metrics/capacity.js';
 import { CAPACITY_SCHEMA } from '../metrics/capacity.js';
-import type { ComparisonResult, RunResult } from '../metrics/result.js';
-import { totalErrors } from '../metrics/compare.js';
+import type { RunResult } from '../metrics/result.js';
+import { analyzeComparison, totalErrors, type Comparison } from '../metrics/compare.js';
 import { chartFnsSource, escapeHtml as esc } from './chart-fns.js';
 import { buildCharts, sideNames, type ChartSpec, type ReportInput } from './charts.js';
 import { fmtUs } from './format.js';
 import {
-  capacityConfigTable, capacityTable, comparisonTable, configTable, queueTable, runTitle, scheduleStagesTable, seed003Tables, stageTable,
+  capacityConfigTable, capacityTable, comparisonNotes, comparisonTable, comparisonTitle, comparisonWarnings, configTable, roundsTable, queueTable, runTitle, scheduleStagesTable, seed003Tables, stageTable,
   summaryTable, thresholdsTable, type TableData,
 } from './tables.js';
 import { capacitySlo, capacityVerdict } from './terminal.js';
@@ -176,22 +176,28 @@ function runBody(r: RunResult, charts: ChartSpec[]): [string, string] {
   ].join('\n')];
 }
 
-function comparisonBody(cmp: ComparisonResult, charts: ChartSpec[]): [string, string] {
+function comparisonBody(cmp: Comparison, charts: ChartSpec[]): [string, string] {
   const [b, a] = sideNames(cmp.before.label, cmp.after.label);
-  const title = 'gatectl compare: did the async redesign help?';
+  const an = analyzeComparison(cmp);
+  const title = comparisonTitle(cmp, an).replace(/^gatectl compare — /, 'gatectl compare: ');
   const seed = seed003Tables(cmp);
-  const claimNote = '<p class="note"><span class="badge">claim</span> cells quote the seed reports\' own figures. They are claims, not measurements: nothing in this run measured them.</p>';
-  const warn = [...runWarnings(cmp.before).map((w) => `${b}: ${w}`), ...runWarnings(cmp.after).map((w) => `${a}: ${w}`)];
+  const rounds = roundsTable(cmp, an);
+  const claimNote = an.sync_async ? '<p class="note"><span class="badge">claim</span> cells quote the seed reports\' own figures. They are claims, not measurements: nothing in this run measured them.</p>' : '';
+  // every round's warnings, each naming its side and round; failed thresholds of the shown runs
+  const warn = [...comparisonWarnings(cmp).map((w) => `${w.where}: ${w.text}`),
+    ...runWarnings(cmp.before).filter((w) => w.startsWith('threshold failed')).map((w) => `${b}: ${w}`),
+    ...runWarnings(cmp.after).filter((w) => w.startsWith('threshold failed')).map((w) => `${a}: ${w}`)];
   const side = (name: string, role: string, r: RunResult) => `<section class="side" data-side="${esc(role)}"><h2>${esc(`${role[0]!.toUpperCase()}${role.slice(1)} (${name})`)}</h2>${runTables(r, 'h3')}</section>`;
   return [title, [
     `<header><h1>${esc(title)}</h1><p class="sub">before: ${esc(runTitle(cmp.before))}</p><p class="sub">after: ${esc(runTitle(cmp.after))}</p><p class="times">compared ${esc(cmp.created_at)}</p></header>`,
     warningsBox(warn),
     section('Key figures', `<h3>before (${esc(b)})</h3>${kpis(runKpis(cmp.before), 'before')}<h3>after (${esc(a)})</h3>${kpis(runKpis(cmp.after), 'after')}`, 'summary'),
     section('Before and after', [
-      table(comparisonTable(cmp), { claims: true, cls: 'comparison' }),
-      '<p class="note">factor: before/after for latencies and errors (higher is better), after/before for responses/s.</p>',
-      ...(seed !== null ? ['<h3>seed 003 响应时间对比 (response time)</h3>', table(seed.response, { claims: true, cls: 'comparison' }),
-        '<h3>seed 003 吞吐量对比 (throughput)</h3>', table(seed.throughput, { claims: true, cls: 'comparison' })] : []),
+      table(comparisonTable(cmp, an), { claims: an.sync_async, cls: 'comparison' }),
+      `<ul class="note">${comparisonNotes(cmp, an).map((l) => `<li>${esc(l)}</li>`).join('')}</ul>`,
+      ...(rounds !== null ? ['<h3>Every round</h3>', table(rounds, { cls: 'comparison' })] : []),
+      ...(seed !== null ? ['<h3>seed 003 响应时间对比 (response time)</h3>', table(seed.response, { claims: an.sync_async, cls: 'comparison' }),
+        '<h3>seed 003 吞吐量对比 (throughput)</h3>', table(seed.throughput, { claims: an.sync_async, cls: 'comparison' })] : []),
       claimNote,
     ].join('\n'), 'comparison'),
     section('Charts', chartDivs(charts), 'charts'),

@@ -1,10 +1,11 @@
 /** Markdown rendering of runs and comparisons (pure), tables via markdown-table, charts via asciichart. */
-import { capacitySlo, capacityVerdict, seed003Section } from './terminal.js';
+import { capacitySlo, capacityVerdict, roundsSection, seed003Section } from './terminal.js';
+import { analyzeComparison, type Comparison } from '../metrics/compare.js';
 import type { CapacityResult } from '../metrics/capacity.js';
 import { markdownTable } from 'markdown-table';
 import asciichart from 'asciichart';
-import type { ComparisonResult, RunResult } from '../metrics/result.js';
-import { capacityConfigTable, capacityTable, comparisonTable, configTable, queueTable, runTitle, stageTable, summaryTable, type TableData } from './tables.js';
+import type { RunResult } from '../metrics/result.js';
+import { capacityConfigTable, capacityTable, comparisonNotes, comparisonTable, comparisonTitle, comparisonWarnings, configTable, queueTable, runTitle, stageTable, summaryTable, type TableData } from './tables.js';
 
 function md(t: TableData): string {
   return markdownTable([t.head, ...t.rows]);
@@ -56,18 +57,22 @@ export function renderRunMarkdown(r: RunResult, opts: MarkdownOptions = {}): str
   return out.join('\n');
 }
 
-/** A comparison as a markdown document, with each run's summary after the table. */
-export function renderComparisonMarkdown(cmp: ComparisonResult, opts: MarkdownOptions = {}): string {
+/** A comparison as a markdown document: title, table, every round, seed 003 tables, notes, warnings (with side and round), then each side's representative run. */
+export function renderComparisonMarkdown(cmp: Comparison, opts: MarkdownOptions = {}): string {
   const side = (r: RunResult) => renderRunMarkdown(r, opts.images !== undefined ? { images: [] } : {}).replace(/^# .*\n/, '').replace(/^## /gm, '### ');
+  const a = analyzeComparison(cmp);
+  const w = comparisonWarnings(cmp);
+  const rounds = cmp.rounds !== undefined && cmp.rounds.done > 1 ? ` (the median round of ${cmp.rounds.done}: round ${cmp.rounds.representative.before + 1} / ${cmp.rounds.representative.after + 1})` : '';
   return [
-    '# gatectl compare: did the async redesign help?', '',
+    `# ${comparisonTitle(cmp, a)}`, '',
     `- before: ${runTitle(cmp.before)}`, `- after: ${runTitle(cmp.after)}`, '',
-    md(comparisonTable(cmp)), '',
+    md(comparisonTable(cmp, a)), '',
+    ...roundsSection(cmp, a, md).map((l) => (l.startsWith('every round') ? `### Every round\n` : `${l}\n`)),
     ...seed003Section(cmp, md).map((l) => (l.startsWith('seed 003') ? `### ${l}\n` : `${l}\n`)),
-    'Factor: before/after for latencies and errors (higher is better), after/before for responses/s. ' +
-    'The last column quotes the seed reports; those figures were not measured here.', '',
+    ...comparisonNotes(cmp, a).map((l) => `- ${l}`), '',
+    ...(w.length > 0 ? ['## Warnings', '', ...w.map((x) => `- ${x.where}: ${x.text}`), ''] : []),
     ...(opts.images !== undefined ? imageLines(opts.images) : []),
-    '## Before', '', side(cmp.before),
+    `## Before${rounds}`, '', side(cmp.before),
     '## After', '', side(cmp.after),
   ].join('\n');
 }

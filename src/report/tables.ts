@@ -5,7 +5,7 @@
 import type { CapacityResult } from '../metrics/capacity.js';
 import type { ComparisonResult, RunResult } from '../metrics/result.js';
 import type { EncodedLatency } from '../metrics/histogram.js';
-import { comparisonRows, seed003Rows, totalErrors, type ComparisonRow } from '../metrics/compare.js';
+import { analyzeComparison, formatDifference, isSyncAsyncPair, minSamplesFor, formatFactorInterval, seed003Rows, sideRuns, totalErrors, type Comparison, type ComparisonAnalysis, type ComparisonRow } from '../metrics/compare.js';
 import { fmtFactor, fmtMiB, fmtUs, fmtValue } from './format.js';
 import { formatActual, parseThreshold } from '../metrics/thresholds.js';
 import { runPercentiles, statLabel, statValuesUs, type LatencyStat } from './percentiles.js';
@@ -145,21 +145,131 @@ export function thresholdsTable(r: RunResult): TableData | null {
   };
 }
 
-/** Comparison table: metric | before (label) | after (label) | factor | claim. */
-export function comparisonTable(cmp: ComparisonResult): TableData {
-  return rowsTable(cmp, comparisonRows(cmp.before, cmp.after));
+/**
+ * Comparison table (issue 14): metric | before (label) | after (label) | factor [95% interval] |
+ * verdict, plus the seed claims column when the sides are the sync and async designs. Values are
+ * the medians of each side's rounds; a percentile with too few samples shows `n < 1000`, a
+ * saturated side's e2e is marked `queueing time` and has no factor. `analysis` defaults to
+ * analyzeComparison(cmp).
+ */
+export function comparisonTable(cmp: ComparisonResult, analysis: ComparisonAnalysis = analyzeComparison(cmp)): TableData {
+  const claims = analysis.sync_async;
+  const cell = (v: number | null, unit: ComparisonRow['unit'], note: string | undefined) =>
+    note?.startsWith('n <') === true ? note : fmtValue(v, unit) + (note !== undefined ? ` (${note})` : '');
+  return {
+    head: ['metric', `before (${cmp.before.label})`, `after (${cmp.after.label})`, 'factor [95% interval]', 'verdict', ...(claims ? ['report\'s claim (not measured)'] : [])],
+    rows: analysis.rows.map((r) => [r.metric, cell(r.before, r.unit, r.before_note), cell(r.after, r.unit, r.after_note),
+      r.factor === null ? 'n/a' : formatFactorInterval(r.factor, r.interval), r.verdict ?? '', ...(claims ? [r.claim] : [])]),
+  };
 }
 
-/** Seed 003's 响应时间对比 and 吞吐量对比 tables, when the comparison has their figures. */
+/** The title of a comparison: the seed question only when the sides are the sync and async designs. */
+export function comparisonTitle(cmp: ComparisonResult, analysis: ComparisonAnalysis = analyzeComparison(cmp)): string {
+  return analysis.sync_async ? 'gatectl compare — did the async redesign help?' : `gatectl compare — ${cmp.before.label} vs ${cmp.after.label}`;
+}
+
+/**
+ * The lines printed under a comparison table (pure): rounds and their order, whether the compare
+ * finished, the interval method, each side's saturation verdict (with the rate it served), the
+ * capacity headline when a side saturated, load-shape differences (`--allow-different`), the rows'
+ * notes and the legend.
+ */
+export function comparisonNotes(cmp: Comparison, analysis: ComparisonAnalysis = analyzeComparison(cmp)): string[] {
+  const out: string[] = [];
+  const r = cmp.rounds;
+  if (r !== undefined) {
+    const order = r.order.map((o) => o.map((s) => (s === 'before' ? 'A' : 'B')).join('')).join(' ');
+    out.push(`${r.done} round${r.done === 1 ? '' : 's'} per side (A = ${cmp.before.label}, B = ${cmp.after.label}; order ${order}), each against a fresh gateway; values are medians of the rounds.`);
+    if (r.done < r.planned) out.push(`INCOMPLETE: ${r.done} of ${r.planned} planned rounds finished${r.interrupted === true ? ' (the compare was interrupted or a run failed)' : ' (the compare was still running or was killed)'}.`);
+  }
+  out.push(analysis.method + '.');
+  const labels = { before: cmp.before.label, after: cmp.after.label };
+  let anySaturated = false;
+  for (const side of ['before', 'after'] as const) {
+    const vs = analysis.saturation[side];
+    const sat = vs.filter((v) => v.saturated);
+    const served = vs.map((v) => v.served_per_s).filter((x): x is number => x !== null);
+    const offered = vs.map((v) => v.offered_per_s).filter((x): x is number => x !== null);
+    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[(xs.length - 1) >> 1]!;
+    const rate = served.length > 0 ? `served ${med(served).toFixed(1)}/s` + (offered.length > 0 ? ` of ${med(offered).toFixed(1)}/s offered` : '') + (vs.length > 1 ? ' (median)' : '') : '';
+    if (sat.length > 0) {
+      anySaturated = true;
+      const which = vs.map((v, i) => (v.saturated ? i + 1 : 0)).filter((i) => i > 0);
+      out.push(`SATURATED: ${labels[side]} in ${sat.length} of ${vs.length} round${vs.length === 1 ? '' : 's'}` + (vs.length > 1 ? ` (${which.join(', ')})` : '') +
+        ` — ${rate}; ${sat[0]!.reasons.join('; ')}. Its e2e latency is queueing time, kept out of the factors.`);
+    } else if (vs.every((v) => v.judged)) {
+      out.push(`${labels[side]} kept up in ${vs.length === 1 ? 'its run' : `all ${vs.length} rounds`}${rate !== '' ? ` (${rate})` : ''}.`);
+    } else {
+      out.push(`${labels[side]}: saturation not judged (${vs.find((v) => !v.judged)!.reasons.join('; ')}).`);
+    }
+  }
+  if (anySaturated) {
+    const cap = cmp.extras?.capacity;
+    if (cap !== undefined) {
+      const f = cap.before.max_rate_held !== null && cap.after.max_rate_held !== null && cap.before.max_rate_held > 0 ? ` (${(cap.after.max_rate_held / cap.before.max_rate_held).toFixed(2)}x)` : '';
+      out.push(`HEADLINE — a side saturated, so capacity is the comparison: max rate held (SLO ${cap.before.slo.join(', ')}): ` +
+        `${labels.before} ${cap.before.max_rate_held ?? 'none'}/s, ${labels.after} ${cap.after.max_rate_held ?? 'none'}/s${f}.`);
+    } else {
+      out.push('A side saturated: its latency measures the queue, not the design. Lower the rate, or measure each side\'s capacity with --find-max.');
+    }
+  }
+  if (analysis.differences.length > 0) {
+    out.push(`LOAD SHAPES DIFFER (--allow-different): ${analysis.differences.map(formatDifference).join('; ')}. Factors mix the load with the design.`);
+  }
+  const byNote = new Map<string, string[]>();
+  for (const row of analysis.rows) if (row.note !== undefined) byNote.set(row.note, [...(byNote.get(row.note) ?? []), row.metric]);
+  for (const [note, metrics] of byNote) out.push(`${metrics.join(', ')}: ${note}.`);
+  out.push('factor: before/after for latencies and errors (higher is better), after/before for responses/s; [lo–hi] is its 95% interval. ' +
+    `"no significant change": the interval holds 1 or the change is below --min-change ${(analysis.min_change * 100).toFixed(0)}%. ` +
+    'A percentile is shown only with at least 10/(1 − p) samples in every round (p99: 1000).');
+  if (analysis.sync_async) out.push('The last column quotes the seed reports; those figures were not measured in this run.');
+  return out;
+}
+
+/**
+ * One row per run of a comparison with rounds: round | side | ran (1st/2nd in its round) |
+ * responses/s | e2e p50 | e2e p99 | enqueue_latency p99 | saturation. Percentiles below their sample
+ * bound (minSamplesFor) show `n < N`. Null for a comparison of one run per side.
+ */
+export function roundsTable(cmp: Comparison, analysis: ComparisonAnalysis = analyzeComparison(cmp)): TableData | null {
+  const r = cmp.rounds;
+  if (r === undefined || r.done < 2) return null;
+  const pct = (s: EncodedLatency['summary'] | undefined, p: 50 | 99) => {
+    if (s === undefined || s.count === 0) return 'n/a';
+    const need = minSamplesFor(p);
+    return s.count < need ? `n < ${need}` : fmtUs(p === 50 ? s.p50_us : s.p99_us);
+  };
+  const rows: string[][] = [];
+  for (let i = 0; i < r.done; i++) {
+    for (const side of r.order[i] ?? ['before', 'after']) {
+      const run = r[side][i]!;
+      const v = analysis.saturation[side][i]!;
+      const sat = v.saturated ? `SATURATED (served ${v.served_per_s?.toFixed(1) ?? '?'}/s)` : v.judged ? 'kept up' : 'not judged';
+      rows.push([String(i + 1), run.label, r.order[i]![0] === side ? '1st' : '2nd', `${run.client.responses_per_s.toFixed(1)}/s`,
+        pct(run.client.latency.e2e.summary, 50), pct(run.client.latency.e2e.summary, 99), pct(run.server?.stages.enqueue_latency?.summary, 99), sat]);
+    }
+  }
+  return { head: ['round', 'side', 'ran', 'responses/s', 'e2e p50', 'e2e p99', 'enqueue_latency p99', 'saturation'], rows };
+}
+
+/** Every warning of every round, each with the side and round it belongs to (`where`: `sync, round 2`, or `sync` for one round). */
+export function comparisonWarnings(cmp: Comparison): { where: string; text: string }[] {
+  const runs = sideRuns(cmp);
+  const many = runs.before.length > 1;
+  return (['before', 'after'] as const).flatMap((side) => runs[side].flatMap((r, i) => r.warnings.map((text) => ({ where: `${r.label}${many ? `, round ${i + 1}` : ''}`, text }))));
+}
+
+/** Seed 003's 响应时间对比 and 吞吐量对比 tables, when the comparison has their figures (claims column only for the sync and async designs). */
 export function seed003Tables(cmp: ComparisonResult): { response: TableData; throughput: TableData } | null {
   const r = seed003Rows(cmp);
-  return r === null ? null : { response: rowsTable(cmp, r.response), throughput: rowsTable(cmp, r.throughput) };
+  const claims = isSyncAsyncPair(cmp);
+  return r === null ? null : { response: rowsTable(cmp, r.response, claims), throughput: rowsTable(cmp, r.throughput, claims) };
 }
 
-function rowsTable(cmp: ComparisonResult, rows: ComparisonRow[]): TableData {
+function rowsTable(cmp: ComparisonResult, rows: ComparisonRow[], claims: boolean): TableData {
   return {
-    head: ['metric', `before (${cmp.before.label})`, `after (${cmp.after.label})`, 'factor', 'report\'s claim (not measured)'],
-    rows: rows.map((r) => [r.metric, fmtValue(r.before, r.unit), fmtValue(r.after, r.unit), fmtFactor(r.factor), r.claim]),
+    head: ['metric', `before (${cmp.before.label})`, `after (${cmp.after.label})`, 'factor', ...(claims ? ['report\'s claim (not measured)'] : [])],
+    rows: rows.map((r) => [r.metric, fmtValue(r.before, r.unit), fmtValue(r.after, r.unit), fmtFactor(r.factor), ...(claims ? [r.claim] : [])]),
   };
 }
 

@@ -2,8 +2,9 @@
 import Table from 'cli-table3';
 import { fmtUs } from './format.js';
 import type { ComparisonResult, RunResult } from '../metrics/result.js';
-import { capacityTable, comparisonTable, seed003Tables, queueTable, runTitle, scheduleStagesTable, stageTable, summaryTable, type TableData } from './tables.js';
+import { capacityTable, roundsTable, comparisonNotes, comparisonTable, comparisonTitle, comparisonWarnings, seed003Tables, queueTable, runTitle, scheduleStagesTable, stageTable, summaryTable, type TableData } from './tables.js';
 import type { CapacityResult } from '../metrics/capacity.js';
+import { analyzeComparison, type Comparison, type ComparisonAnalysis } from '../metrics/compare.js';
 
 /** Draws a TableData as a box table without colours. */
 export function drawTable(t: TableData): string {
@@ -42,17 +43,29 @@ export function renderRunTerminal(r: RunResult): string {
   return parts.join('\n') + '\n' + warnings(r);
 }
 
-/** A comparison: both titles and the before/after table. */
-export function renderComparisonTerminal(cmp: ComparisonResult): string {
+/**
+ * A comparison: title, both runs, the table of medians with factors and intervals, the seed 003
+ * tables (when measured), the notes (rounds, method, saturation verdicts, differences, legend) and
+ * every round's warnings, each naming its side and round.
+ */
+export function renderComparisonTerminal(cmp: Comparison): string {
+  const a = analyzeComparison(cmp);
+  const w = comparisonWarnings(cmp);
   return [
-    `gatectl compare — did the async redesign help?`,
+    comparisonTitle(cmp, a),
     `before: ${runTitle(cmp.before)}`,
     `after:  ${runTitle(cmp.after)}`,
-    drawTable(comparisonTable(cmp)),
+    drawTable(comparisonTable(cmp, a)),
+    ...roundsSection(cmp, a, drawTable),
     ...seed003Section(cmp, drawTable),
-    'factor: before/after for latencies and errors (higher is better), after/before for responses/s.',
-    'The last column quotes the seed reports; those figures were not measured in this run.',
-  ].join('\n') + '\n' + warnings(cmp.before) + warnings(cmp.after);
+    ...comparisonNotes(cmp, a),
+  ].join('\n') + '\n' + (w.length === 0 ? '' : `\n${w.map((x) => `WARNING (${x.where}): ${x.text}`).join('\n')}\n`);
+}
+
+/** The per-round table as lines (title + table), or none for one round per side; `draw` renders a table. */
+export function roundsSection(cmp: Comparison, a: ComparisonAnalysis, draw: (t: TableData) => string): string[] {
+  const t = roundsTable(cmp, a);
+  return t === null ? [] : ['every round (the JSON keeps each run whole):', draw(t)];
 }
 
 /** Seed 003's two tables as lines (title + table each), or none; `draw` renders a table. */
