@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base.js';
-import { capacityFlags, gatewayFlags, loadFlags } from '../cli/flags.js';
+import { capacityFlags, gatewayFlags, loadFlags, outputFlags } from '../cli/flags.js';
 import { executeCapacity, executeRun } from '../cli/execute.js';
 import { resolveCapacityOptions } from '../config/load.js';
 import type { CapacityResult } from '../metrics/capacity.js';
@@ -12,6 +12,8 @@ import { remoteTarget } from '../load/remote.js';
 import { defaultResultPath, writeFileAtomic } from '../metrics/files.js';
 import type { RunResult } from '../metrics/result.js';
 import { renderCapacityTerminal, renderRunTerminal, renderSpectrum } from '../report/index.js';
+import { DEFAULT_PERCENTILES, parsePercentiles, statLabel } from '../report/percentiles.js';
+import { DEFAULT_DASHBOARD_PORT, parseOutSpecs, startLiveOutputs, type LiveOutputs } from '../output/index.js';
 import { InterruptedError, InvalidInputError } from '../errors.js';
 import { onInterrupt } from '../cli/interrupt.js';
 
@@ -25,6 +27,8 @@ export default class Load extends BaseCommand {
     '<%= config.bin %> load --rate 2000 --clients 200 --duration 30s -L --threshold \'e2e:p(99)<100ms\'',
     '<%= config.bin %> load --scenario scenarios/seed-003.yaml',
     '<%= config.bin %> load --workers 2 --shard 0/4 --out shard-0.json',
+    '<%= config.bin %> load --duration 10m --out json=reports/run.ndjson --out csv=reports/run.csv --metrics-port 9465 --percentiles 50,95,99,99.9,max',
+    '<%= config.bin %> load --dashboard --clients 500 --duration 60s',
   ];
   static flags = {
     ...gatewayFlags,
@@ -34,10 +38,19 @@ export default class Load extends BaseCommand {
     monitor: Flags.string({ description: 'monitor URL of a remote target, to fetch its stage histograms' }),
     insecure: Flags.boolean({ description: 'do not verify a remote target\'s certificate', default: false }),
     ca: Flags.string({ description: 'PEM CA file to verify a remote target with' }),
-    out: Flags.string({ description: 'result file (default reports/run-<mode>-<time>.json)' }),
+    ...outputFlags,
     ...capacityFlags,
     latency: Flags.boolean({ char: 'L', description: 'print the detailed percentile spectrum (wrk2 --latency), corrected and uncorrected', default: false }),
   };
+
+  /** the live outputs of this run (--out json=/csv=, --metrics-port, --dashboard), closed in finally() */
+  private live: LiveOutputs | null = null;
+
+  /** Closes the live outputs whatever happened (a failed run leaves no server or open file behind). */
+  protected async finally(err: Error | undefined): Promise<unknown> {
+    await this.live?.close();
+    return super.finally(err);
+  }
 
   async run(): Promise<RunResult | CapacityResult> {
     const { flags, metadata } = await this.parse(Load);
@@ -60,6 +73,20 @@ export default class Load extends BaseCommand {
       }
       target = remoteTarget(flags.target, { insecure: flags.insecure, ...(ca !== undefined ? { ca } : {}), ...(flags.monitor !== undefined ? { monitorUrl: flags.monitor } : {}) });
     }
+    const outs = parseOutSpecs(flags.out);
+    const stats = flags.percentiles !== undefined ? parsePercentiles(flags.percentiles) : null;
+    if (flags['dashboard-port'] !== undefined && !flags.dashboard) throw new InvalidInputError('--dashboard-port applies to --dashboard: add --dashboard, or leave --dashboard-port out');
+    if (flags['find-max'] && (outs.live.length > 0 || flags.dashboard)) {
+      throw new InvalidInputError('--out json=/csv= and --dashboard follow one run; --find-max runs a step per rate: leave them out (--metrics-port works with --find-max)');
+    }
+    const live = this.live = await startLiveOutputs({
+      files: outs.live, stats: stats ?? parsePercentiles(DEFAULT_PERCENTILES), label, clients: setup.load.clients,
+      ...(flags['metrics-port'] !== undefined ? { metricsPort: flags['metrics-port'] } : {}),
+      ...(flags.dashboard ? { dashboardPort: flags['dashboard-port'] ?? DEFAULT_DASHBOARD_PORT } : {}),
+    });
+    if (live.dashboardUrl !== null) this.note(`dashboard: ${live.dashboardUrl}`);
+    if (live.metricsUrl !== null) this.note(`metrics: ${live.metricsUrl}`);
+    setup.load.onTick = (t) => live.onTick(t);
     for (const w of setup.scenario?.warnings ?? []) this.note(`scenario: ${w}`);
     for (const w of reachabilityWarnings(setup.load)) this.note(`WARNING: ${w}`);
     const interrupt = onInterrupt((l) => this.note(l));
@@ -68,7 +95,7 @@ export default class Load extends BaseCommand {
       const cap = await executeCapacity(setup.load, capacity, setup.gateway, target, !flags.quiet,
         (s) => this.note(`step ${s.rate}/s: ${s.ok ? 'held' : `broke (${s.failed.join('; ')})`}, e2e p99 ${(s.e2e.p99_us / 1000).toFixed(1)} ms`), interrupt.signal)
         .finally(() => interrupt.dispose());
-      const capOut = flags.out ?? defaultResultPath('capacity', label);
+      const capOut = outs.resultFile ?? defaultResultPath('capacity', label);
       await writeFileAtomic(capOut, JSON.stringify(cap, null, 2) + '\n');
       if (!this.jsonEnabled()) {
         this.log(renderCapacityTerminal(cap));
@@ -81,9 +108,11 @@ export default class Load extends BaseCommand {
       return cap;
     }
     const result = await executeRun(setup.load, setup.gateway, target, !flags.quiet, interrupt.signal).finally(() => interrupt.dispose());
+    if (stats !== null) result.percentiles = stats.map(statLabel);
     const thresholds = applyThresholds(result, setup.thresholds);
-    const out = flags.out ?? defaultResultPath('run', label);
+    const out = outs.resultFile ?? defaultResultPath('run', label);
     await writeFileAtomic(out, JSON.stringify(result, null, 2) + '\n');
+    await live.finish(result, out);
     if (!this.jsonEnabled()) {
       this.log(renderRunTerminal(result));
       if (flags.latency) this.log(renderSpectrum(result));

@@ -68,6 +68,11 @@ export interface LoadOptions extends DriveOptions {
   label: string;
   /** extra configuration recorded in the result */
   recordedConfig?: Record<string, unknown>;
+  /**
+   * another observer of the once-a-second progress ticks, called after runLoad's `onProgress` with
+   * the same tick (the command's live outputs: --out json=/csv=, --metrics-port, --dashboard)
+   */
+  onTick?: (t: ProgressTick) => void;
 }
 
 /** What the progress display receives once per second. */
@@ -255,8 +260,8 @@ export async function runLoad(opts: LoadOptions, target: TargetHandle, onProgres
     const phase = ts.some((t) => t.phase === 'connecting') ? 'connecting' : ts.some((t) => t.phase === 'steady') ? 'steady' : 'draining';
     const totals = { requests: ts.reduce((a, t) => a + t.requests, 0), responses: ts.reduce((a, t) => a + t.responses, 0) };
     const e2e = mergeHistograms(ts.map((t) => decodeHistogram(t.e2e)));
-    const lag = onProgress !== undefined ? mergeHistograms(ts.map((t) => decodeHistogram(t.schedule_lag))) : null;
-    onProgress?.({
+    const lag = onProgress !== undefined || opts.onTick !== undefined ? mergeHistograms(ts.map((t) => decodeHistogram(t.schedule_lag))) : null;
+    const tick: ProgressTick = {
       phase, elapsed_s: Math.round((performance.now() - (phase === 'connecting' || steadyStart === 0 ? tConnect : steadyStart)) / 1000),
       connected: ts.reduce((a, t) => a + t.connected, 0), clients: myClients,
       requests_per_s: totals.requests - lastTotals.requests, responses_per_s: totals.responses - lastTotals.responses,
@@ -264,7 +269,9 @@ export async function runLoad(opts: LoadOptions, target: TargetHandle, onProgres
       e2e_p50_us: e2e.totalCount > 0 ? e2e.getValueAtPercentile(50) : 0,
       schedule_lag_p99_us: lag !== null && lag.totalCount > 0 ? lag.getValueAtPercentile(99) : 0,
       violations: ts.reduce((a, t) => a + t.violations, 0), requests_total: totals.requests, responses_total: totals.responses, e2e,
-    });
+    };
+    onProgress?.(tick);
+    opts.onTick?.(tick);
     lastTotals = totals;
   }, 1000);
   try {

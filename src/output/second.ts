@@ -1,0 +1,125 @@
+/**
+ * The per-second record of the live outputs (NDJSON, CSV, dashboard), made from the load run's
+ * once-a-second progress tick (load/run.ts ProgressTick), and the final record that makes the
+ * seconds add up to the result's totals.
+ *
+ * Counts are per second (the tick's difference to the previous tick); latencies are µs, of the
+ * responses received (e2e) or requests sent (schedule lag) in that second. The seconds cover the
+ * whole run (connecting, steady, draining), so their sums are the run's totals except for what
+ * happened after the last tick; `tailSecond` adds that remainder from the result.
+ */
+import type { RunResult } from '../metrics/result.js';
+import type { Histogram } from '../metrics/histogram.js';
+import { totalErrors } from '../metrics/compare.js';
+import { statKey, type LatencyStat } from '../report/percentiles.js';
+
+/** What the live outputs read from a tick (a structural subset of load/run.ts ProgressTick). */
+export interface TickLike {
+  phase: 'connecting' | 'steady' | 'draining';
+  elapsed_s: number;
+  connected: number;
+  clients: number;
+  requests_per_s: number;
+  responses_per_s: number;
+  /** errors since the run began */
+  errors: number;
+  /** protocol violations since the run began */
+  violations: number;
+  e2e_p50_us: number;
+  e2e_p99_us: number;
+  schedule_lag_p99_us: number;
+  /** e2e of the last second's responses, µs */
+  e2e: Histogram;
+}
+
+/** One second of a run (or the `end` remainder), as written to NDJSON and CSV. */
+export interface LiveSecond {
+  type: 'second';
+  /** wall-clock time of the tick, ISO 8601 */
+  time: string;
+  /** `end`: what the run counted after the last tick (from the result), so the seconds add up */
+  phase: 'connecting' | 'steady' | 'draining' | 'end';
+  /** seconds since the phase began (connecting: since the first dial; steady, draining: since the steady start) */
+  elapsed_s: number;
+  connected: number;
+  clients: number;
+  /** requests sent, responses and errors (error responses + transport errors) in this second */
+  requests: number;
+  responses: number;
+  errors: number;
+  /** protocol violations seen in this second */
+  violations: number;
+  /** e2e statistics of this second's responses, µs, keys `e2e_p50_us`, `e2e_p95_us`, `e2e_max_us`, … (0 with no response) */
+  [e2eStat: `e2e_${string}`]: number;
+  /** schedule lag p99 of this second's requests, µs */
+  schedule_lag_p99_us: number;
+}
+
+/** Column order of the CSV output for `stats`. */
+export function secondColumns(stats: readonly LatencyStat[]): string[] {
+  return ['time', 'phase', 'elapsed_s', 'connected', 'clients', 'requests', 'responses', 'errors', 'violations',
+    ...e2eKeys(stats), 'schedule_lag_p99_us'];
+}
+
+/** `e2e_<stat>` keys: always p50 and p99, then the other `--percentiles` in their order. */
+function e2eKeys(stats: readonly LatencyStat[]): string[] {
+  return [...new Set(['e2e_p50_us', 'e2e_p99_us', ...stats.map((s) => `e2e_${statKey(s)}`)])];
+}
+
+/** Turns ticks into LiveSeconds, keeping the running sums `tailSecond` needs. */
+export class SecondBuilder {
+  private lastErrors = 0;
+  private lastViolations = 0;
+  /** sums of the seconds built so far */
+  readonly sums = { requests: 0, responses: 0, errors: 0, violations: 0 };
+
+  constructor(private readonly stats: readonly LatencyStat[]) {}
+
+  /** The LiveSecond of `t` (latency statistics read from its histogram, µs). */
+  fromTick(t: TickLike, now = new Date()): LiveSecond {
+    const h = t.e2e;
+    const has = h.totalCount > 0;
+    const out: Record<string, unknown> = {
+      type: 'second', time: now.toISOString(), phase: t.phase, elapsed_s: t.elapsed_s, connected: t.connected, clients: t.clients,
+      requests: t.requests_per_s, responses: t.responses_per_s, errors: t.errors - this.lastErrors, violations: t.violations - this.lastViolations,
+      e2e_p50_us: t.e2e_p50_us, e2e_p99_us: t.e2e_p99_us,
+    };
+    for (const s of this.stats) {
+      const key = `e2e_${statKey(s)}`;
+      if (key in out) continue;
+      out[key] = !has ? 0 : s.kind === 'percentile' ? h.getValueAtPercentile(s.p) : s.kind === 'min' ? h.minNonZeroValue : s.kind === 'max' ? h.maxValue : Math.round(h.mean * 10) / 10;
+    }
+    out.schedule_lag_p99_us = t.schedule_lag_p99_us;
+    this.lastErrors = t.errors;
+    this.lastViolations = t.violations;
+    this.add(out as unknown as LiveSecond);
+    return out as unknown as LiveSecond;
+  }
+
+  /**
+   * The remainder after the last tick: the result's totals (requests sent, responses, error
+   * responses + transport errors, violations) minus the seconds' sums, as a second with phase `end`
+   * and no latency figures (0). With it the seconds add up to the result exactly.
+   */
+  tailSecond(r: RunResult, now = new Date()): LiveSecond {
+    const c = r.client;
+    const v = c.violations;
+    const errors = totalErrors(r) - c.unanswered - c.connect_failures - c.hello_failures;
+    const out: Record<string, unknown> = {
+      type: 'second', time: now.toISOString(), phase: 'end', elapsed_s: Math.round(r.steady_s), connected: c.connected, clients: c.clients,
+      requests: c.requests_sent - this.sums.requests, responses: c.responses - this.sums.responses, errors: errors - this.sums.errors,
+      violations: v.reorders + v.gaps + v.duplicates + v.notify_order_violations - this.sums.violations,
+    };
+    for (const k of e2eKeys(this.stats)) out[k] = 0;
+    out.schedule_lag_p99_us = 0;
+    this.add(out as unknown as LiveSecond);
+    return out as unknown as LiveSecond;
+  }
+
+  private add(s: LiveSecond): void {
+    this.sums.requests += s.requests;
+    this.sums.responses += s.responses;
+    this.sums.errors += s.errors;
+    this.sums.violations += s.violations;
+  }
+}
