@@ -9,6 +9,7 @@ import { applyThresholds, setupRun, type RunFlags } from '../cli/run-setup.js';
 import { assertThresholds, renderThresholds } from '../metrics/thresholds.js';
 import { parseTargetUrl, reachabilityWarnings, type TargetHandle } from '../load/run.js';
 import { remoteTarget } from '../load/remote.js';
+import { assertTargetReachable } from '../load/outage.js';
 import { defaultResultPath, writeFileAtomic } from '../metrics/files.js';
 import type { RunResult } from '../metrics/result.js';
 import { renderCapacityTerminal, renderRunTerminal, renderSpectrum } from '../report/index.js';
@@ -121,6 +122,7 @@ export default class Load extends BaseCommand {
     }
     this.resultForJson = result;
     if (result.interrupted === true) throw new InterruptedError(`interrupted after ${result.steady_s} s; the result was written to ${out}`, result);
+    if (thresholds.length === 0) assertTargetReachable(result); // issue 15 §3: unanswered because unreachable → exit 1
     assertThresholds(thresholds);
     return result;
   }

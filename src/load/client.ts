@@ -242,6 +242,8 @@ export class LoadClient {
   lostAt = 0;
   /** requests in flight when the last session was lost (counted in lost_on_disconnect) */
   lostInFlight = 0;
+  /** the last session ended because the peer was silent for the idle timeout (QUIC), not by a close */
+  lostSilent = false;
   /** time this client spent disconnected and reconnected again, ms (the slice adds the last gap at the end) */
   disconnectedMs = 0;
   /**
@@ -312,7 +314,8 @@ export class LoadClient {
     if (this.closed) return;
     if (this.attempting && !wasConnected) return;
     const m = this.m;
-    m.transportError((error as { code?: string } | undefined)?.code === PEER_IDLE_TIMEOUT_CODE ? 'idle_timeout' : 'closed_by_peer');
+    const silent = (error as { code?: string } | undefined)?.code === PEER_IDLE_TIMEOUT_CODE;
+    m.transportError(silent ? 'idle_timeout' : 'closed_by_peer');
     if (!wasConnected) {
       this.closed = true;
       return;
@@ -322,8 +325,14 @@ export class LoadClient {
     m.lostOnDisconnect += this.lostInFlight;
     m.disconnects++;
     this.lostAt = performance.now();
+    this.lostSilent = silent;
     if (!this.reconnect) this.closed = true;
     this.onLost?.(this);
+  }
+
+  /** performance.now() (ms) at which the last chunk from the peer arrived (0: none yet) */
+  get lastDataAt(): number {
+    return this.chunkAt;
   }
 
   /** Requests still awaiting a response. */

@@ -362,7 +362,10 @@ export class Slice {
    * the run is over or reconnects are off (the client is closed then).
    */
   private readonly onLost = (c: LoadClient): void => {
-    this.outages.lost(c.lostAt, c.lostInFlight);
+    // a peer declared silent went quiet up to the idle timeout before: the outage began at the last data heard
+    const idle = this.spec.clientIdleTimeoutMs ?? QUIC_DEFAULT_IDLE_TIMEOUT_MS;
+    const since = c.lostSilent ? Math.min(c.lostAt, Math.max(c.lastDataAt, c.lostAt - idle)) : c.lostAt;
+    this.outages.lost(c.lostAt, c.lostInFlight, since);
     if (this.stopped || c.closed) return;
     backOff(() => this.redial(c), {
       delayFirstAttempt: true, startingDelay: RECONNECT_FIRST_DELAY_MS, maxDelay: RECONNECT_MAX_DELAY_MS, timeMultiple: 2, jitter: 'full',
@@ -584,6 +587,9 @@ export class Slice {
       violations: m.violations.reorders + m.violations.gaps + m.violations.duplicates + m.violations.notify_order_violations });
   }
 }
+
+/** The QUIC dialer's idle timeout when DriveOptions.clientIdleTimeoutMs is not given, ms (transport/quic QUIC_MAX_IDLE_TIMEOUT_MS). */
+const QUIC_DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 
 /** Arrivals one client may hold back at its in-flight cap; beyond, they are dropped_iterations (bounded memory). */
 const MAX_BACKLOG = 100_000;

@@ -20,29 +20,38 @@ export const RECONNECT_CONNECT_TIMEOUT_MS = 3000;
 
 /** An outage being tracked, times in performance.now() ms. */
 interface OpenWindow {
+  /** the target was last heard from (silent peers) or the first session was lost */
   startAt: number;
+  /** the first session of the window was declared lost */
+  detectedAt: number;
   clients: number;
   lost: number;
 }
 
 /**
  * Tracks one slice's outage windows. A window opens when a client loses its session while every
- * other client was connected, and closes when the last lost client has reconnected. Times are
- * performance.now() ms; `windows` turns them into ms since the steady start.
+ * other client was connected, and closes when the last lost client has reconnected. It starts when
+ * the target went silent: for a session lost to the client idle timeout, the last data that client
+ * heard (at most the idle timeout before the loss); for a closed session, the loss itself. Times
+ * are performance.now() ms; `windows` turns them into ms since the steady start.
  */
 export class OutageTracker {
   private down = 0;
   private current: OpenWindow | null = null;
-  private readonly closed: { startAt: number; endAt: number; clients: number; lost: number }[] = [];
+  private readonly closed: (OpenWindow & { endAt: number })[] = [];
 
   /** Clients disconnected now. */
   get disconnected(): number {
     return this.down;
   }
 
-  /** A client lost its session at `now` (ms) with `inFlight` requests outstanding. */
-  lost(now: number, inFlight: number): void {
-    if (this.down++ === 0) this.current = { startAt: now, clients: 0, lost: 0 };
+  /**
+   * A client lost its session at `now` (ms) with `inFlight` requests outstanding; the target was
+   * silent to it since `since` (ms, ≤ now; default now).
+   */
+  lost(now: number, inFlight: number, since = now): void {
+    if (this.down++ === 0) this.current = { startAt: since, detectedAt: now, clients: 0, lost: 0 };
+    this.current!.startAt = Math.min(this.current!.startAt, since);
     this.current!.clients++;
     this.current!.lost += inFlight;
   }
@@ -68,7 +77,7 @@ export class OutageTracker {
       const start_ms = Math.round(w.startAt - origin);
       const end_ms = Math.round(w.endAt - origin);
       return {
-        start_ms, end_ms, duration_ms: end_ms - start_ms, clients_lost: w.clients, lost_on_disconnect: w.lost, recovered: w.recovered,
+        start_ms, end_ms, duration_ms: end_ms - start_ms, detected_ms: Math.round(w.detectedAt - origin), clients_lost: w.clients, lost_on_disconnect: w.lost, recovered: w.recovered,
         started_at: new Date(originEpochMs + start_ms).toISOString(), ended_at: new Date(originEpochMs + end_ms).toISOString(),
       };
     });
@@ -93,6 +102,7 @@ export function mergeOutageWindows(windows: readonly OutageWindow[]): OutageWind
       } else if (w.end_ms === last.end_ms) {
         last.recovered &&= w.recovered;
       }
+      last.detected_ms = Math.min(last.detected_ms ?? w.detected_ms ?? last.start_ms, w.detected_ms ?? w.start_ms);
       last.duration_ms = last.end_ms - last.start_ms;
       last.clients_lost += w.clients_lost;
       last.lost_on_disconnect += w.lost_on_disconnect;

@@ -49,9 +49,13 @@ export interface TimeSeriesPoint {
  * (issue 15). Times in ms since the steady start (negative: before it) and as ISO wall-clock times.
  */
 export interface OutageWindow {
+  /** the target went silent: the last data the first lost client heard (idle-timeout losses) or the first loss */
   start_ms: number;
+  /** the last lost client said Hello again (or the steady phase ended: `recovered` false) */
   end_ms: number;
   duration_ms: number;
+  /** the first session of the window was declared lost (≥ start_ms: the client idle timeout) */
+  detected_ms?: number;
   /** sessions lost in the window (a client lost twice counts twice) */
   clients_lost: number;
   /** requests in flight on those sessions when they were lost */
