@@ -617,7 +617,7 @@ export class GatewayServer {
     session.rxHead = 0;
     session.rxOffset = 0;
     session.rxBytes = 0;
-    session.inbox.length = 0;
+    session.inbox.clear();
   }
 
   /**

@@ -4,6 +4,7 @@
  * from the transport that fairness deferred to a later event-loop turn, issue 16).
  */
 import { performance } from 'node:perf_hooks';
+import Denque from 'denque';
 import type { Connection } from '../transport/types.js';
 import type { OrderedMessageQueue } from '../queue/index.js';
 import type { ClientMessage, FrameDecoder } from '../protocol/index.js';
@@ -25,8 +26,8 @@ export class Session {
   readonly createdAt = performance.now();
   /** a Hello is being handled (its login is awaited); such a session is never displaced */
   helloInProgress = false;
-  /** requests read but not yet handled by the connection handler */
-  readonly inbox: { msg: ClientMessage; readAt: number }[] = [];
+  /** requests read but not yet handled by the connection handler (a ring: it can grow to 10^4 under a flood, where Array#shift is O(n)) */
+  readonly inbox = new Denque<{ msg: ClientMessage; readAt: number }>();
   handling = false;
   /** the session's frame decoder (set by the gateway at accept) */
   decoder!: FrameDecoder<ClientMessage>;

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { TransportName, TransportStats } from '../transport/types.js';
 import { sumTransportStats } from '../transport/util.js';
 import { WEBTRANSPORT_PATH, webtransportMode } from '../transport/webtransport.js';
-import { InvalidInputError, TransportError } from '../errors.js';
+import { errorFromWire, InvalidInputError, TransportError, type WireError } from '../errors.js';
 import { decodeHistogram, encodeLatency, mergeHistograms, type Histogram } from '../metrics/histogram.js';
 import { RUN_SCHEMA, type RunResult, type ServerResult, type SlowClientsResult, type TimeSeriesPoint, type ViolationCounts } from '../metrics/result.js';
 import { outageWarnings, reconnectResult } from './outage.js';
@@ -135,7 +135,7 @@ export function parseTargetUrl(url: string): { transport: TransportName; host: s
   return { transport, host: u.hostname.replace(/^\[|\]$/g, ''), port };
 }
 
-/** A slice on this thread or on a worker thread, seen the same way by runLoad. */
+/** A slice on this thread or in a generator child process, seen the same way by runLoad. */
 interface SliceHandle {
   connected: Promise<{ connected: number; summary: Slice['connectSummary'] }>;
   run(startEpochMs: number): Promise<SlicePartial>;
@@ -186,13 +186,13 @@ function workerSlice(spec: SliceSpec): SliceHandle {
       if (worker.exitCode === null) worker.kill();
     },
   };
-  worker.on('message', (msg: { type: string; tick?: SliceTick; connected?: number; summary?: Slice['connectSummary']; partial?: SlicePartial; message?: string }) => {
+  worker.on('message', (msg: { type: string; tick?: SliceTick; connected?: number; summary?: Slice['connectSummary']; partial?: SlicePartial; error?: WireError }) => {
     switch (msg.type) {
       case 'tick': h.tick = msg.tick!; break;
       case 'connected': onConnected({ connected: msg.connected!, summary: msg.summary! }); break;
       case 'partial': onPartial(msg.partial!); break;
       case 'closed': onClosed?.(); break;
-      case 'error': onError(new TransportError(`generator process failed: ${msg.message}`)); break;
+      case 'error': onError(errorFromWire({ code: msg.error?.code ?? 'GATECTL_TRANSPORT', message: `generator process failed: ${msg.error?.message ?? 'no message'}` })); break;
     }
   });
   worker.on('error', (err) => onError(new TransportError(`generator process failed: ${err.message}`)));

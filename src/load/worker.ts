@@ -7,14 +7,15 @@
  * parent → child: `{type:'spec', spec}` (first), `{type:'run', startEpochMs}` (common steady start),
  * `{type:'interrupt'}` (SIGINT: end the steady phase now), `{type:'close'}`;
  * child → parent: `{type:'tick', tick}` each second, `{type:'connected', connected, summary}`,
- * `{type:'partial', partial}`, `{type:'closed'}`, `{type:'error', message}`.
+ * `{type:'partial', partial}`, `{type:'closed'}`, `{type:'error', error: WireError}` (rebuilt as its class by the parent).
  */
+import { errorToWire } from '../errors.js';
 import { Slice, type SliceSpec } from './engine.js';
 
 const send = (msg: unknown): void => {
   process.send?.(msg);
 };
-const fail = (err: unknown): void => send({ type: 'error', message: (err as Error).message });
+const fail = (err: unknown): void => send({ type: 'error', error: errorToWire(err) });
 let slice: Slice | null = null;
 
 process.on('message', (msg: { type: string; spec?: SliceSpec; startEpochMs?: number }) => {

@@ -14,6 +14,7 @@
  */
 import { Heap } from 'heap-js';
 import { Mutex } from 'async-mutex';
+import Denque from 'denque';
 import { performance } from 'node:perf_hooks';
 import { QueueFullError, GatectlError, SlowConsumerError } from '../errors.js';
 import type { QueueConfig } from './config.js';
@@ -136,7 +137,8 @@ export class OrderedMessageQueue {
   /** performance.now() (ms) when the write in progress began; 0 when none is (slow-consumer detection) */
   writeStartedAt = 0;
   private readonly waiting = new Heap<WaitingMessage>(bySeq);
-  private readonly ready: Uint8Array[] = [];
+  /** frames ready to write, in server_seq order: a ring (Denque), as it grows to sessionBufferLimit for a slow reader and Array#shift is O(n) */
+  private readonly ready = new Denque<Uint8Array>();
   private readonly lock: Mutex;
   private closed = false;
   /**
@@ -264,7 +266,7 @@ export class OrderedMessageQueue {
     try {
       while (this.ready.length > 0) {
         const n = Math.min(batchSize, this.ready.length);
-        const data = n === 1 ? this.ready.shift()! : Buffer.concat(this.ready.splice(0, n));
+        const data = n === 1 ? this.ready.shift()! : Buffer.concat(this.ready.splice(0, n)!);
         const tw = performance.now();
         this.writeStartedAt = tw;
         try {
@@ -273,7 +275,7 @@ export class OrderedMessageQueue {
         } catch {
           this.writeStartedAt = 0;
           sys.stats.totalFailed += n + this.ready.length;
-          this.ready.length = 0;
+          this.ready.clear();
           this.closeInternal();
           return frames;
         }
@@ -323,7 +325,7 @@ export class OrderedMessageQueue {
     sys.stats.discardedOnClose += this.waiting.length + this.ready.length;
     sys.stats.waitingFrames -= this.waiting.length;
     this.waiting.clear();
-    this.ready.length = 0;
+    this.ready.clear();
     sys.forget(this);
   }
 }
