@@ -17,7 +17,11 @@ import path from 'node:path';
 import { repoRoot } from './support.js';
 import type { RunResult } from '../src/metrics/result.js';
 import { mergeOutageWindows, OutageTracker, unreachableRequests, assertTargetReachable } from '../src/load/outage.js';
-import { PendingRequests } from '../src/load/client.js';
+import { LoadClient, PendingRequests } from '../src/load/client.js';
+import { ClientMetrics } from '../src/load/metrics.js';
+import { ClientMessageType, FrameDecoder, ServerPushType, encodeActionField, type ClientMessage, type ServerPush } from '../src/protocol/index.js';
+import { TransportError } from '../src/errors.js';
+import { PEER_IDLE_TIMEOUT_CODE, type Connection, type ConnectionHandlers } from '../src/transport/types.js';
 
 const bin = path.join(repoRoot, 'bin/run.js');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'gatectl-reconnect-'));
@@ -221,4 +225,91 @@ test('pending requests: clear() forgets every outstanding request (ring and over
   p.add(1, 10, 11);
   assert.ok(p.take(1));
   assert.deepEqual([p.takenScheduledAt, p.takenSentAt, p.size], [10, 11, 0]);
+});
+
+/** A connection that records writes and lets the test deliver pushes or end it. */
+class FakeConnection implements Connection {
+  readonly remoteAddress = 'fake:0';
+  handlers: ConnectionHandlers | null = null;
+  readonly writes: Uint8Array[] = [];
+  setHandlers(h: ConnectionHandlers): void {
+    this.handlers = h;
+  }
+  write(data: Uint8Array): Promise<void> {
+    this.writes.push(Uint8Array.from(data));
+    return Promise.resolve();
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+  deliver(...pushes: ServerPush[]): void {
+    this.handlers!.data(Buffer.concat(pushes.map((p) => ServerPushType.encodeDelimited(p))));
+  }
+  /** seq_ids of the business requests written, in order */
+  businessSeqIds(): number[] {
+    const out: number[] = [];
+    for (const w of this.writes) new FrameDecoder(ClientMessageType, (m: ClientMessage) => { if (m.body === 'business') out.push(Number(m.seqId)); }).push(w);
+    return out;
+  }
+}
+
+test('load client: a lost session counts its requests in flight as lost_on_disconnect and calls onLost once; attach starts a new session (seq_ids and server_seq from 1, no violation); with reconnects off it closes', async () => {
+  const m = new ClientMetrics();
+  m.beginStages(0, [1e12]);
+  const first = new FakeConnection();
+  const c = new LoadClient(0, first, m, true);
+  const lost: number[] = [];
+  c.onLost = (cl) => lost.push(cl.lostInFlight);
+  const action = encodeActionField('business');
+  const hello = c.hello('user-1');
+  first.deliver({ serverSeq: 1, hello: { msgId: 1, code: 200 } });
+  assert.equal(await hello, 200);
+  assert.equal(c.connected, true);
+  for (let i = 0; i < 3; i++) c.send(1, 1, action, 0);
+  first.deliver({ serverSeq: 2, business: { msgId: 2, code: 200 } }, { serverSeq: 3, business: { msgId: 3, code: 200 } });
+  assert.equal(c.outstanding, 1);
+  first.handlers!.close(new TransportError('QUIC connection timed out', PEER_IDLE_TIMEOUT_CODE));
+  assert.deepEqual(lost, [1], 'onLost once, with the one request in flight');
+  assert.deepEqual([c.connected, c.closed, c.outstanding, m.lostOnDisconnect, m.disconnects, c.lostSilent], [false, false, 0, 1, 1, true]);
+  assert.deepEqual(m.transportErrors, { idle_timeout: 1 });
+  c.send(1, 1, action, 0);
+  assert.equal(m.requestsSent, 3, 'nothing is sent while disconnected');
+
+  const second = new FakeConnection();
+  c.attach(second);
+  const again = c.hello('user-1');
+  second.deliver({ serverSeq: 1, hello: { msgId: 1, code: 200 } });
+  assert.equal(await again, 200);
+  c.send(2, 2, action, 0);
+  c.send(2, 2, action, 0);
+  assert.deepEqual(second.businessSeqIds(), [1, 2], 'the new session numbers its requests from 1');
+  second.deliver({ serverSeq: 2, business: { msgId: 2, code: 200 } }, { serverSeq: 3, business: { msgId: 3, code: 200 } });
+  assert.deepEqual(m.violations, { reorders: 0, gaps: 0, duplicates: 0, notify_order_violations: 0 }, 'server_seq restarts at 1 without a violation');
+  assert.equal(m.responses, 4);
+  first.handlers!.close(); // a late close of the old connection changes nothing
+  assert.equal(c.connected, true);
+
+  // a failed reconnect attempt (closed before its Hello was answered) is not a second loss
+  second.handlers!.close();
+  assert.deepEqual(lost, [1, 0]);
+  const third = new FakeConnection();
+  c.attach(third);
+  const refused = c.hello('user-1');
+  third.handlers!.close();
+  assert.equal(await refused, 0);
+  assert.deepEqual([lost.length, c.closed, m.disconnects], [2, false, 2]);
+
+  // reconnects off: a lost session closes the client for good
+  const m2 = new ClientMetrics();
+  const conn = new FakeConnection();
+  const off = new LoadClient(1, conn, m2, false);
+  let told = 0;
+  off.onLost = () => told++;
+  const h = off.hello('user-2');
+  conn.deliver({ serverSeq: 1, hello: { msgId: 1, code: 200 } });
+  await h;
+  off.send(1, 1, action, 0);
+  conn.handlers!.close();
+  assert.deepEqual([off.closed, off.connected, m2.lostOnDisconnect, told], [true, false, 1, 1]);
+  assert.deepEqual(m2.transportErrors, { closed_by_peer: 1 });
 });
