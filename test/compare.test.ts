@@ -7,7 +7,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import os from 'node:os';
 import path from 'node:path';
 import { after } from 'node:test';
-import { gatectl } from './support.js';
+import { spawn } from 'node:child_process';
+import { gatectl, repoRoot, type Ran } from './support.js';
 import { createHistogram, encodeLatency, recordUs } from '../src/metrics/histogram.js';
 import { RUN_SCHEMA, type RunResult, type TimeSeriesPoint } from '../src/metrics/result.js';
 import { analyzeComparison, makeComparison, makeRoundsComparison, minSamplesFor, loadShapeDifferences, type Comparison } from '../src/metrics/compare.js';
@@ -193,7 +194,8 @@ test('saturation: served < 95% of the offered rate, or a backlog that grows, is 
   assert.equal(e2e.verdict, 'not judged');
   assert.equal(a.rows.find((r) => r.metric === 'enqueue_latency p99')!.verdict, 'no significant change', 'server stages still compared');
   const text = renderComparisonTerminal(cmp);
-  assert.match(text, /SATURATED: sync in 3 of 3 rounds \(1, 2, 3\) — served 800\.0\/s of 1000\.0\/s offered \(median\)/);
+  assert.match(text, /SATURATED: sync in 3 of 3 rounds — round 1: served 800\.0\/s of the 1000\.0\/s offered \(80\.0% < 95%\).* \| round 2: /);
+  assert.match(text, /responses\/s +│ 800\.0\/s +│ 1000\.0\/s/, 'the steady-phase rate');
   assert.match(text, /queueing time/);
   assert.match(text, /--find-max/);
   assert.match(renderComparisonMarkdown(cmp), /SATURATED: sync/);
@@ -272,4 +274,40 @@ test('compare sync async --repeat 2: every run written as it finishes, both roun
   assert.equal(rep.code, 0, rep.stderr);
   assert.match(rep.stdout, /### Every round/);
   assert.ok(existsSync(out));
+});
+
+/** Starts `gatectl compare sync async …`, sends SIGINT once round 2 has begun its steady phase, resolves when it exits. */
+function interruptedCompare(args: string[]): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(repoRoot, 'bin/run.js'), 'compare', 'sync', 'async', ...args], { cwd: tmp, env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '';
+    let stderr = '';
+    let sent = false;
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (!sent && /== round 2\/3[^]*\[steady/.test(stderr)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    });
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`compare did not stop after SIGINT\n${stderr}`)); }, 100_000);
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+  });
+}
+
+test('Ctrl-C during round 2: the complete round is kept and rendered, the file says interrupted, exit 130', { timeout: 120_000 }, async () => {
+  const out = path.join(tmp, 'int.json');
+  const r = await interruptedCompare(['--clients', '10', '--duration', '4s', '--rate', '20', '--drain-timeout', '1s', '--repeat', '3', '--out', out]);
+  assert.equal(r.code, 130, r.stderr);
+  assert.match(r.stderr, /interrupted after 1 of 3 rounds/);
+  const cmp = JSON.parse(readFileSync(out, 'utf8')) as Comparison;
+  assert.equal(cmp.rounds!.done, 1);
+  assert.equal(cmp.rounds!.planned, 3);
+  assert.equal(cmp.rounds!.interrupted, true);
+  assert.match(r.stdout, /INCOMPLETE: 1 of 3 planned rounds finished/);
+  // round 2 ran async first (BA): its interrupted run was written too
+  const files = readdirSync(`${out.replace(/\.json$/, '')}.rounds`).sort();
+  assert.ok(files.includes('round-2-after-async.json'), files.join());
+  assert.equal((JSON.parse(readFileSync(path.join(`${out.replace(/\.json$/, '')}.rounds`, 'round-2-after-async.json'), 'utf8')) as RunResult).interrupted, true);
 });

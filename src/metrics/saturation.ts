@@ -22,11 +22,19 @@ export interface SaturationVerdict {
   saturated: boolean;
   /** open model: arrivals per second the schedule offered over the recorded steady seconds, /s; null when unknown */
   offered_per_s: number | null;
-  /** requests per second the generator sent over those seconds, /s */
+  /** requests per second the generator sent: offered × (requests sent ÷ the schedule's arrivals), /s */
   sent_per_s: number | null;
-  /** requests per second answered (BusinessResponse or ErrorResponse) over those seconds, /s */
+  /**
+   * requests per second answered (BusinessResponse or ErrorResponse) during the steady phase:
+   * offered × served_ratio, /s (answered ÷ steady seconds when the offered rate is unknown)
+   */
   served_per_s: number | null;
-  /** served_per_s ÷ offered_per_s */
+  /**
+   * BusinessResponses per second during the steady phase, computed like served_per_s (answers that
+   * came in the drain after the steady phase are not counted), /s
+   */
+  responses_per_s: number | null;
+  /** share of the offered arrivals answered in the steady phase: (answered ÷ sent, per-second ticks) × (sent ÷ offered, whole run), at most 1 */
   served_ratio: number | null;
   /**
    * client backlog (requests sent and not yet answered) as seconds of arrivals (backlog ÷ offered
@@ -72,29 +80,42 @@ function rateAt(run: RunResult, tS: number): number | null {
  */
 export function judgeSaturation(run: RunResult): SaturationVerdict {
   const out: SaturationVerdict = {
-    judged: true, saturated: false, offered_per_s: null, sent_per_s: null, served_per_s: null, served_ratio: null,
+    judged: true, saturated: false, offered_per_s: null, sent_per_s: null, served_per_s: null, responses_per_s: null, served_ratio: null,
     backlog_start: null, backlog_end: null, backlog_unit: 'requests', reasons: [],
   };
   if (run.config.model === 'closed') {
     out.judged = false;
+    if (run.timeseries.length > 0) out.responses_per_s = run.timeseries.reduce((a, p) => a + p.responses, 0) / run.timeseries[run.timeseries.length - 1]!.t_s;
     out.reasons.push('closed model: the offered rate follows the served rate, so it cannot outrun the target');
     return out;
   }
   const series = run.timeseries;
   const T = series.length > 0 ? series[series.length - 1]!.t_s : 0;
   if (T > 0) {
+    // answered ÷ sent over the same per-second ticks: a tick can cover more than 1 s when the
+    // generator's event loop stalls, so counts are compared within the ticks, never with the clock
     const answered = series.reduce((a, p) => a + p.responses + p.errors, 0);
     const sent = series.reduce((a, p) => a + p.requests, 0);
-    out.served_per_s = answered / T;
-    out.sent_per_s = sent / T;
     const offered = run.stages !== undefined && run.stages.length > 0 ? offeredArrivals(run.stages, T) / T : rateAt(run, T);
     out.offered_per_s = offered;
+    const ok = series.reduce((a, p) => a + p.responses, 0);
+    const keptPace = sent === 0 ? 0 : answered / sent;
     if (offered !== null && offered > 0) {
-      out.served_ratio = out.served_per_s / offered;
+      // the generator's own pace over the whole run: every arrival of the schedule, sent or dropped
+      const planned = run.stages !== undefined && run.stages.length > 0 ? offeredArrivals(run.stages, run.steady_s) : offered * run.steady_s;
+      const sentShare = planned > 0 ? Math.min(1, run.client.requests_sent / planned) : 1;
+      out.sent_per_s = offered * sentShare;
+      out.served_ratio = Math.min(1, keptPace) * sentShare;
+      out.served_per_s = offered * out.served_ratio;
+      out.responses_per_s = offered * sentShare * (sent === 0 ? 0 : Math.min(1, ok / sent));
       if (out.served_ratio < SERVED_RATIO_MIN) {
         out.reasons.push(`served ${out.served_per_s.toFixed(1)}/s of the ${offered.toFixed(1)}/s offered (${(out.served_ratio * 100).toFixed(1)}% < ${SERVED_RATIO_MIN * 100}%)` +
-          (out.sent_per_s / offered < SERVED_RATIO_MIN ? `; the generator itself sent only ${out.sent_per_s.toFixed(1)}/s` : ''));
+          (sentShare < SERVED_RATIO_MIN ? `; the generator itself sent only ${out.sent_per_s.toFixed(1)}/s` : ''));
       }
+    } else {
+      out.served_per_s = answered / T;
+      out.responses_per_s = ok / T;
+      out.sent_per_s = sent / T;
     }
     // backlog per second: cumulative sent − cumulative answered, in seconds of arrivals when the rate is known
     const rates = series.map((p) => rateAt(run, p.t_s));

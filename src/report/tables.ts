@@ -194,9 +194,10 @@ export function comparisonNotes(cmp: Comparison, analysis: ComparisonAnalysis = 
     const rate = served.length > 0 ? `served ${med(served).toFixed(1)}/s` + (offered.length > 0 ? ` of ${med(offered).toFixed(1)}/s offered` : '') + (vs.length > 1 ? ' (median)' : '') : '';
     if (sat.length > 0) {
       anySaturated = true;
-      const which = vs.map((v, i) => (v.saturated ? i + 1 : 0)).filter((i) => i > 0);
-      out.push(`SATURATED: ${labels[side]} in ${sat.length} of ${vs.length} round${vs.length === 1 ? '' : 's'}` + (vs.length > 1 ? ` (${which.join(', ')})` : '') +
-        ` — ${rate}; ${sat[0]!.reasons.join('; ')}. Its e2e latency is queueing time, kept out of the factors.`);
+      const each = vs.map((v, i) => ({ v, i })).filter(({ v }) => v.saturated)
+        .map(({ v, i }) => `${vs.length > 1 ? `round ${i + 1}: ` : ''}${v.reasons.join('; ')}`);
+      out.push(`SATURATED: ${labels[side]} in ${sat.length} of ${vs.length} round${vs.length === 1 ? '' : 's'} — ${each.join(' | ')}. ` +
+        `Its e2e latency is queueing time, kept out of the factors.`);
     } else if (vs.every((v) => v.judged)) {
       out.push(`${labels[side]} kept up in ${vs.length === 1 ? 'its run' : `all ${vs.length} rounds`}${rate !== '' ? ` (${rate})` : ''}.`);
     } else {
@@ -221,14 +222,15 @@ export function comparisonNotes(cmp: Comparison, analysis: ComparisonAnalysis = 
   for (const [note, metrics] of byNote) out.push(`${metrics.join(', ')}: ${note}.`);
   out.push('factor: before/after for latencies and errors (higher is better), after/before for responses/s; [lo–hi] is its 95% interval. ' +
     `"no significant change": the interval holds 1 or the change is below --min-change ${(analysis.min_change * 100).toFixed(0)}%. ` +
-    'A percentile is shown only with at least 10/(1 − p) samples in every round (p99: 1000).');
+    'A percentile is shown only with at least 10/(1 − p) samples in every round (p99: 1000). ' +
+    'responses/s counts the steady phase only (answers that came in the drain are left out).');
   if (analysis.sync_async) out.push('The last column quotes the seed reports; those figures were not measured in this run.');
   return out;
 }
 
 /**
  * One row per run of a comparison with rounds: round | side | ran (1st/2nd in its round) |
- * responses/s | e2e p50 | e2e p99 | enqueue_latency p99 | saturation. Percentiles below their sample
+ * responses/s (steady phase) | e2e p50 | e2e p99 | enqueue_latency p99 | saturation. Percentiles below their sample
  * bound (minSamplesFor) show `n < N`. Null for a comparison of one run per side.
  */
 export function roundsTable(cmp: Comparison, analysis: ComparisonAnalysis = analyzeComparison(cmp)): TableData | null {
@@ -245,11 +247,11 @@ export function roundsTable(cmp: Comparison, analysis: ComparisonAnalysis = anal
       const run = r[side][i]!;
       const v = analysis.saturation[side][i]!;
       const sat = v.saturated ? `SATURATED (served ${v.served_per_s?.toFixed(1) ?? '?'}/s)` : v.judged ? 'kept up' : 'not judged';
-      rows.push([String(i + 1), run.label, r.order[i]![0] === side ? '1st' : '2nd', `${run.client.responses_per_s.toFixed(1)}/s`,
+      rows.push([String(i + 1), run.label, r.order[i]![0] === side ? '1st' : '2nd', `${(v.responses_per_s ?? run.client.responses_per_s).toFixed(1)}/s`,
         pct(run.client.latency.e2e.summary, 50), pct(run.client.latency.e2e.summary, 99), pct(run.server?.stages.enqueue_latency?.summary, 99), sat]);
     }
   }
-  return { head: ['round', 'side', 'ran', 'responses/s', 'e2e p50', 'e2e p99', 'enqueue_latency p99', 'saturation'], rows };
+  return { head: ['round', 'side', 'ran', 'responses/s (steady)', 'e2e p50', 'e2e p99', 'enqueue_latency p99', 'saturation'], rows };
 }
 
 /** Every warning of every round, each with the side and round it belongs to (`where`: `sync, round 2`, or `sync` for one round). */
