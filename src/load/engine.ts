@@ -300,7 +300,8 @@ export class Slice {
         unboundNotifies: m.unboundNotifies,
         heartbeats: m.heartbeats,
         droppedIterations: m.droppedIterations,
-        unanswered: this.clients.reduce((a, c) => a + (this.slow?.ids.has(c.id) === true ? 0 : c.outstanding), 0),
+        // requests lost with their session were never answered either (lost_on_disconnect says which)
+        unanswered: this.clients.reduce((a, c) => a + (this.slow?.ids.has(c.id) === true ? 0 : c.outstanding), 0) + m.lostOnDisconnect,
         disconnects: m.disconnects,
         reconnects: m.reconnects,
         reconnectFailures: m.reconnectFailures,

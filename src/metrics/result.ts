@@ -82,7 +82,7 @@ export interface ClientResult {
   heartbeats?: number;
   /** open model: intended sends skipped because the client had `max_in_flight` requests outstanding (k6 dropped_iterations) */
   dropped_iterations?: number;
-  /** requests never answered by the end of the drain period */
+  /** requests never answered by the end of the drain period (those lost with their session included: `lost_on_disconnect`) */
   unanswered: number;
   /** sessions lost (peer closed, or silent for the client idle timeout: transport_errors.idle_timeout) during the run (issue 15) */
   disconnects?: number;
@@ -90,7 +90,7 @@ export interface ClientResult {
   reconnects?: number;
   /** reconnect attempts that failed (dial failed or timed out, Hello refused) */
   reconnect_failures?: number;
-  /** requests in flight when their session was lost: never answered, counted here and not in `unanswered` */
+  /** requests in flight when their session was lost: never answered, so also part of `unanswered` */
   lost_on_disconnect?: number;
   /** open model: arrivals never sent because their client was disconnected when the schedule ended (part of dropped_iterations) */
   dropped_disconnected?: number;

@@ -15,7 +15,8 @@
  * - counters (k6 Counters): `requests` (client.requests_sent), `responses`, `notifies`,
  *   `unanswered`, `connect_failures`, `hello_failures`, `dropped_iterations`
  *   (client.dropped_iterations), `violations` (sum of the four), `reorders`, `gaps`, `duplicates`,
- *   `notify_order_violations`: `count`, and `rate` = count / steady_s (per second, as in k6).
+ *   `notify_order_violations`, `lost_on_disconnect`, `reconnects`, `disconnects` (issue 15; absent
+ *   in older results: the threshold fails): `count`, and `rate` = count / steady_s (per second, as in k6).
  * - values: `responses_per_s`, `requests_per_s` (client.*, per second), `event_loop_delay_p99_ms`,
  *   `event_loop_delay_max_ms` (generator.*, ms): `value`.
  * Operators: `<`, `<=`, `>`, `>=`, `==`, `===`, `!=`.
@@ -87,6 +88,9 @@ const COUNTERS: Record<string, (r: RunResult) => number | undefined> = {
   gaps: (r) => r.client.violations.gaps,
   duplicates: (r) => r.client.violations.duplicates,
   notify_order_violations: (r) => r.client.violations.notify_order_violations,
+  lost_on_disconnect: (r) => r.client.lost_on_disconnect,
+  reconnects: (r) => r.client.reconnects,
+  disconnects: (r) => r.client.disconnects,
 };
 const VALUES: Record<string, { unit: ThresholdUnit; get: (r: RunResult) => number | undefined }> = {
   responses_per_s: { unit: '/s', get: (r) => r.client.responses_per_s },
