@@ -73,7 +73,7 @@ const PAGE_SCRIPT = `
     cl.setOption({ series: [{ data: xy(function (s) { return s.connected; }) }] });
     if (!finished) document.getElementById('status').textContent = last.phase + ' ' + last.elapsed_s + ' s · clients ' + last.connected + '/' + last.clients + ' · updated ' + last.time;
     var k = [kpi('clients connected', last.connected + '/' + last.clients), kpi('requests/s', last.requests), kpi('responses/s', last.responses),
-      kpi('errors (total)', totals.errors), kpi('violations (total)', totals.violations), kpi('responses (total)', totals.responses)];
+      kpi('requests (total)', totals.requests), kpi('responses (total)', totals.responses), kpi('errors (total)', totals.errors), kpi('violations (total)', totals.violations)];
     latKeys.forEach(function (key) { k.push(kpi(label(key), last.responses > 0 || last[key] > 0 ? usLabel(last[key]) : '–')); });
     k.push(kpi('schedule lag p99', usLabel(last.schedule_lag_p99_us)));
     document.getElementById('kpis').innerHTML = k.join('');
@@ -85,8 +85,10 @@ const PAGE_SCRIPT = `
   var es = new EventSource('/events');
   es.addEventListener('tick', function (e) {
     var s = JSON.parse(e.data);
-    seconds.push(s);
     totals.requests += s.requests; totals.responses += s.responses; totals.errors += s.errors; totals.violations += s.violations;
+    // the 'end' second is the remainder after the last tick (it makes the totals exact), not a second to draw
+    if (s.phase === 'end') { if (seconds.length > 0 && !pending) draw(); return; }
+    seconds.push(s);
     if (!pending) { pending = true; requestAnimationFrame(function () { pending = false; draw(); }); }
   });
   es.addEventListener('report', function (e) {
@@ -117,7 +119,7 @@ h1 { margin: 0 0 4px; font-size: 20px; }
 .sub, footer { color: #5b6472; font-size: 12px; }
 .report { background: #eaf6ec; border: 1px solid #b7dfbf; border-radius: 6px; padding: 8px 14px; margin: 10px 0; color: #256b34; font-weight: 600; }
 .kpis { display: flex; flex-wrap: wrap; gap: 8px; margin: 10px 0; }
-.kpi { flex: 1 1 0; background: #fff; border: 1px solid #e3e6ec; border-radius: 8px; padding: 6px 10px; min-width: 100px; }
+.kpi { flex: 1 1 130px; max-width: 200px; background: #fff; border: 1px solid #e3e6ec; border-radius: 8px; padding: 6px 10px; }
 .kpi-value { font-size: 17px; font-weight: 600; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .kpi-label { color: #5b6472; font-size: 12px; }
 figure { margin: 0 0 12px; background: #fff; border: 1px solid #e3e6ec; border-radius: 8px; padding: 6px; }

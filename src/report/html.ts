@@ -21,7 +21,7 @@ import { chartFnsSource, escapeHtml as esc } from './chart-fns.js';
 import { buildCharts, sideNames, type ChartSpec, type ReportInput } from './charts.js';
 import { fmtUs } from './format.js';
 import {
-  capacityConfigTable, capacityTable, comparisonNotes, comparisonTable, comparisonTitle, comparisonWarnings, configTable, roundsTable, queueTable, runTitle, scheduleStagesTable, seed003Tables, stageTable,
+  capacityConfigTable, capacityTable, comparisonHeadline, comparisonNotes, comparisonTable, comparisonTitle, comparisonWarnings, configTable, roundsTable, queueTable, runTitle, scheduleStagesTable, seed003Tables, stageTable,
   summaryTable, thresholdsTable, type TableData,
 } from './tables.js';
 import { capacitySlo, capacityVerdict } from './terminal.js';
@@ -191,6 +191,7 @@ function comparisonBody(cmp: Comparison, charts: ChartSpec[]): [string, string] 
   return [title, [
     `<header><h1>${esc(title)}</h1><p class="sub">before: ${esc(runTitle(cmp.before))}</p><p class="sub">after: ${esc(runTitle(cmp.after))}</p><p class="times">compared ${esc(cmp.created_at)}</p></header>`,
     warningsBox(warn),
+    ...(comparisonHeadline(cmp, an) !== null ? [`<p class="verdict" id="headline">${esc(comparisonHeadline(cmp, an)!)}</p>`] : []),
     section('Key figures', `<h3>before (${esc(b)})</h3>${kpis(runKpis(cmp.before), 'before')}<h3>after (${esc(a)})</h3>${kpis(runKpis(cmp.after), 'after')}`, 'summary'),
     section('Before and after', [
       table(comparisonTable(cmp, an), { claims: an.sync_async, cls: 'comparison' }),
@@ -242,7 +243,7 @@ section, .warnings, .ok { margin-top: 14px; }
 .warnings ul { margin: 6px 0 0; padding-left: 20px; }
 .ok { background: #eaf6ec; border: 1px solid #b7dfbf; border-radius: 6px; padding: 8px 14px; color: #256b34; }
 .kpis { display: flex; flex-wrap: wrap; gap: 10px; }
-.kpi { flex: 1 1 0; background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 8px 10px; min-width: 100px; }
+.kpi { flex: 1 1 0; background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 8px 10px; min-width: 84px; }
 .kpi-value { font-size: 18px; font-weight: 600; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .kpi-label { color: var(--muted); font-size: 12px; }
 .verdict { font-weight: 600; }
