@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { gatectl, repoRoot, type Ran } from './support.js';
 import { createHistogram, encodeLatency, recordUs } from '../src/metrics/histogram.js';
 import { RUN_SCHEMA, type RunResult, type TimeSeriesPoint } from '../src/metrics/result.js';
+import type { CapacityResult } from '../src/metrics/capacity.js';
 import { analyzeComparison, makeComparison, makeRoundsComparison, minSamplesFor, loadShapeDifferences, type Comparison } from '../src/metrics/compare.js';
 import { bootstrapRatio, median, mulberry32 } from '../src/metrics/bootstrap.js';
 import { judgeSaturation } from '../src/metrics/saturation.js';
@@ -199,6 +200,16 @@ test('saturation: served < 95% of the offered rate, or a backlog that grows, is 
   assert.match(text, /queueing time/);
   assert.match(text, /--find-max/);
   assert.match(renderComparisonMarkdown(cmp), /SATURATED: sync/);
+  // with --find-max rows, capacity is the headline, before the table
+  const cap = (label: string, held: number): CapacityResult => ({
+    schema: 'gatectl.capacity/v1', label, started_at: '', finished_at: '', slo: ['e2e:p(99)<100ms'], error_budget: 0.01, step_ms: 5000, steps: [],
+    max_rate_held: held, at_max: null, config: {}, capped: false,
+  });
+  const withCap: Comparison = { ...cmp, extras: { capacity: { before: cap('sync', 400), after: cap('async', 1600) } } };
+  const headed = renderComparisonTerminal(withCap);
+  assert.match(headed, /HEADLINE — sync saturated, so capacity is the comparison: max rate held \(SLO e2e:p\(99\)<100ms\): sync 400\/s, async 1600\/s, 4\.00x/);
+  assert.ok(headed.indexOf('HEADLINE') < headed.indexOf('┌'), 'the headline comes before the table');
+  assert.match(renderComparisonMarkdown(withCap), /\*\*HEADLINE — /);
 });
 
 test('comparable inputs: the load shape is checked; the claims column and title only for the sync and async designs', () => {

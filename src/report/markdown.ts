@@ -5,7 +5,7 @@ import type { CapacityResult } from '../metrics/capacity.js';
 import { markdownTable } from 'markdown-table';
 import asciichart from 'asciichart';
 import type { RunResult } from '../metrics/result.js';
-import { capacityConfigTable, capacityTable, comparisonNotes, comparisonTable, comparisonTitle, comparisonWarnings, configTable, queueTable, runTitle, stageTable, summaryTable, type TableData } from './tables.js';
+import { capacityConfigTable, capacityTable, comparisonHeadline, comparisonNotes, comparisonTable, comparisonTitle, comparisonWarnings, configTable, queueTable, runTitle, stageTable, summaryTable, type TableData } from './tables.js';
 
 function md(t: TableData): string {
   return markdownTable([t.head, ...t.rows]);
@@ -66,6 +66,7 @@ export function renderComparisonMarkdown(cmp: Comparison, opts: MarkdownOptions 
   return [
     `# ${comparisonTitle(cmp, a)}`, '',
     `- before: ${runTitle(cmp.before)}`, `- after: ${runTitle(cmp.after)}`, '',
+    ...(comparisonHeadline(cmp, a) !== null ? [`**${comparisonHeadline(cmp, a)!}**`, ''] : []),
     md(comparisonTable(cmp, a)), '',
     ...roundsSection(cmp, a, md).map((l) => (l.startsWith('every round') ? `### Every round\n` : `${l}\n`)),
     ...seed003Section(cmp, md).map((l) => (l.startsWith('seed 003') ? `### ${l}\n` : `${l}\n`)),

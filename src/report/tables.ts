@@ -169,6 +169,21 @@ export function comparisonTitle(cmp: ComparisonResult, analysis: ComparisonAnaly
 }
 
 /**
+ * The headline of a comparison in which a side saturated and capacity searches were made
+ * (`--find-max`): each side's max rate held under the SLO, and their ratio. Null otherwise (then the
+ * table's medians are the comparison).
+ */
+export function comparisonHeadline(cmp: Comparison, analysis: ComparisonAnalysis = analyzeComparison(cmp)): string | null {
+  const cap = cmp.extras?.capacity;
+  const saturated = (['before', 'after'] as const).filter((s) => analysis.saturation[s].some((v) => v.saturated));
+  if (cap === undefined || saturated.length === 0) return null;
+  const held = (c: typeof cap.before) => (c.max_rate_held === null ? 'none' : `${c.max_rate_held}/s${c.capped ? ' (at --max-rate: at least this)' : ''}`);
+  const f = cap.before.max_rate_held !== null && cap.after.max_rate_held !== null && cap.before.max_rate_held > 0 ? `, ${(cap.after.max_rate_held / cap.before.max_rate_held).toFixed(2)}x` : '';
+  return `HEADLINE — ${saturated.map((s) => cmp[s].label).join(' and ')} saturated, so capacity is the comparison: max rate held (SLO ${cap.before.slo.join(', ')}): ` +
+    `${cmp.before.label} ${held(cap.before)}, ${cmp.after.label} ${held(cap.after)}${f} (--find-max).`;
+}
+
+/**
  * The lines printed under a comparison table (pure): rounds and their order, whether the compare
  * finished, the interval method, each side's saturation verdict (with the rate it served), the
  * capacity headline when a side saturated, load-shape differences (`--allow-different`), the rows'
@@ -204,15 +219,8 @@ export function comparisonNotes(cmp: Comparison, analysis: ComparisonAnalysis = 
       out.push(`${labels[side]}: saturation not judged (${vs.find((v) => !v.judged)!.reasons.join('; ')}).`);
     }
   }
-  if (anySaturated) {
-    const cap = cmp.extras?.capacity;
-    if (cap !== undefined) {
-      const f = cap.before.max_rate_held !== null && cap.after.max_rate_held !== null && cap.before.max_rate_held > 0 ? ` (${(cap.after.max_rate_held / cap.before.max_rate_held).toFixed(2)}x)` : '';
-      out.push(`HEADLINE — a side saturated, so capacity is the comparison: max rate held (SLO ${cap.before.slo.join(', ')}): ` +
-        `${labels.before} ${cap.before.max_rate_held ?? 'none'}/s, ${labels.after} ${cap.after.max_rate_held ?? 'none'}/s${f}.`);
-    } else {
-      out.push('A side saturated: its latency measures the queue, not the design. Lower the rate, or measure each side\'s capacity with --find-max.');
-    }
+  if (anySaturated && cmp.extras?.capacity === undefined) {
+    out.push('A side saturated: its latency measures the queue, not the design. Lower the rate, or measure each side\'s capacity with --find-max.');
   }
   if (analysis.differences.length > 0) {
     out.push(`LOAD SHAPES DIFFER (--allow-different): ${analysis.differences.map(formatDifference).join('; ')}. Factors mix the load with the design.`);

@@ -2,7 +2,7 @@
 import Table from 'cli-table3';
 import { fmtUs } from './format.js';
 import type { ComparisonResult, RunResult } from '../metrics/result.js';
-import { capacityTable, roundsTable, comparisonNotes, comparisonTable, comparisonTitle, comparisonWarnings, seed003Tables, queueTable, runTitle, scheduleStagesTable, stageTable, summaryTable, type TableData } from './tables.js';
+import { capacityTable, comparisonHeadline, roundsTable, comparisonNotes, comparisonTable, comparisonTitle, comparisonWarnings, seed003Tables, queueTable, runTitle, scheduleStagesTable, stageTable, summaryTable, type TableData } from './tables.js';
 import type { CapacityResult } from '../metrics/capacity.js';
 import { analyzeComparison, type Comparison, type ComparisonAnalysis } from '../metrics/compare.js';
 
@@ -55,11 +55,17 @@ export function renderComparisonTerminal(cmp: Comparison): string {
     comparisonTitle(cmp, a),
     `before: ${runTitle(cmp.before)}`,
     `after:  ${runTitle(cmp.after)}`,
+    ...headline(cmp, a),
     drawTable(comparisonTable(cmp, a)),
     ...roundsSection(cmp, a, drawTable),
     ...seed003Section(cmp, drawTable),
     ...comparisonNotes(cmp, a),
   ].join('\n') + '\n' + (w.length === 0 ? '' : `\n${w.map((x) => `WARNING (${x.where}): ${x.text}`).join('\n')}\n`);
+}
+
+function headline(cmp: Comparison, a: ComparisonAnalysis): string[] {
+  const h = comparisonHeadline(cmp, a);
+  return h === null ? [] : [h];
 }
 
 /** The per-round table as lines (title + table), or none for one round per side; `draw` renders a table. */
