@@ -54,6 +54,9 @@ export function scenarioLoadOptions(flags: LoadFlags, typed: ReadonlySet<string>
     'think-time': pick('think-time', ms(scenario.model === 'closed' ? scenario.thinkTimeMs : null), flags['think-time']),
     'connect-timeout': pick('connect-timeout', ms(scenario.connectTimeoutMs), flags['connect-timeout']),
     'drain-timeout': pick('drain-timeout', ms(scenario.drainTimeoutMs), flags['drain-timeout']),
+    'slow-clients': pick('slow-clients', scenario.slowClients !== null ? `${scenario.slowClients.percent}%` : null, flags['slow-clients']),
+    'slow-read-rate': pick('slow-read-rate', scenario.slowClients?.readBytesPerS ?? null, flags['slow-read-rate']),
+    'slow-receive-window': pick('slow-receive-window', scenario.slowClients?.receiveWindowBytes ?? null, flags['slow-receive-window']),
   };
   return resolveLoadOptions(merged, label, { ...recordedConfig, scenario: scenario.name, scenario_file: scenario.file, scenario_full: scenario.full },
     { schedule, scheduleLabel: `scenario ${scenario.name}${scenario.full ? ' (full)' : ''}`, mix: scenario.mix });

@@ -6,7 +6,7 @@
  * 锁内执行，阻塞其他线程"); in the `async` design only the slow session's send queue grows.
  *
  * How a slow client reads: only on ticks of its group (every SLOW_READ_TICK_MS, a client that
- * services its socket ten times a second), each time what waited, up to a budget of
+ * services its socket twenty times a second), each time what waited, up to a budget of
  * `readBytesPerS × tick` bytes (a token bucket refilled once per tick, holding at most one tick's
  * worth; a chunk that overdraws it is paid back on later ticks). Between ticks it keeps
  * `Connection.stopReading()` on: the transport leaves what arrives in its receive buffer, the
@@ -22,9 +22,9 @@ import { GATECTL_CLIENT_VERSION, clientVersionFor } from '../protocol/cohort.js'
 import { ClientMetrics } from './metrics.js';
 
 /** A slow client reads on ticks this far apart, ms. */
-export const SLOW_READ_TICK_MS = 100;
+export const SLOW_READ_TICK_MS = 50;
 /** Default read bound of a slow client, bytes/s. */
-export const DEFAULT_SLOW_READ_BYTES_PER_S = 2048;
+export const DEFAULT_SLOW_READ_BYTES_PER_S = 32_768;
 /** Default stream receive window a slow client advertises and keeps, bytes (a healthy client's is 1 MiB). */
 export const DEFAULT_SLOW_RECEIVE_WINDOW_BYTES = 1024;
 

@@ -12,7 +12,7 @@ import { parseDurationMs } from '../duration.js';
 import { parseThreshold } from '../metrics/thresholds.js';
 import { SCENARIO_SCHEMA } from './schema.js';
 import { stagesToSchedule } from './schedule.js';
-import type { MixEntry, Scenario, ScenarioGateway, ScenarioStage, ScenarioUpstream } from './types.js';
+import type { MixEntry, Scenario, ScenarioGateway, ScenarioSlowClients, ScenarioStage, ScenarioUpstream } from './types.js';
 
 /** Options of loadScenario. */
 export interface LoadScenarioOptions {
@@ -238,6 +238,15 @@ export function parseScenario(text: string, file: string, opts: LoadScenarioOpti
     if (gateway.taskTimeoutMs <= 0) p.add(at('gateway', 'task_timeout'), 'the task timeout must be above 0', 'e.g. task_timeout: 30s');
   }
 
+  let slowClients: ScenarioSlowClients | null = null;
+  if (has('slow_clients')) {
+    const sc = d.slow_clients as string | Obj;
+    const o = typeof sc === 'string' ? { share: sc } : sc;
+    const percent = Number(String(o.share).replace(/%$/, ''));
+    if (!(percent >= 0 && percent <= 100)) p.add(at('slow_clients'), `share ${String(o.share)} is outside 0% to 100%`, 'give a share of the clients, e.g. 1%');
+    slowClients = { percent, readBytesPerS: (o.read_rate as number | undefined) ?? null, receiveWindowBytes: (o.receive_window as number | undefined) ?? null };
+  }
+
   const thresholds = ((d.thresholds ?? []) as string[]).map((t) => t.trim());
   thresholds.forEach((t, i) => {
     try {
@@ -271,6 +280,7 @@ export function parseScenario(text: string, file: string, opts: LoadScenarioOpti
     upstream,
     gateway,
     thresholds,
+    slowClients,
     warnings,
   };
 }

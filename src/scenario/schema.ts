@@ -10,6 +10,9 @@ import { DURATION_PATTERN } from '../duration.js';
 /** A duration in gatectl's one grammar (src/duration.ts), e.g. `500ms`, `30s`, `1m30s`. */
 export { DURATION_PATTERN };
 
+/** A percentage such as `1%` or `2.5%`. */
+const PERCENT_PATTERN = '^[0-9]+(\\.[0-9]+)?%$';
+
 const duration = (what: string) => ({ type: 'string', pattern: DURATION_PATTERN, description: `${what}: a number with a unit ms, s, m or h, largest first, e.g. 500ms, 30s, 1m30s` });
 const positive = (what: string) => ({ type: 'number', exclusiveMinimum: 0, description: `${what}: a number above 0` });
 const count = (what: string, minimum = 1) => ({ type: 'integer', minimum, description: `${what}: a whole number of at least ${minimum}` });
@@ -127,6 +130,20 @@ const settings = {
       processor_queue_size: count('processor_queue_size (PROCESSOR_MAX_QUEUE_SIZE)'),
       task_timeout: duration('task_timeout (PROCESSOR_TASK_TIMEOUT)'),
     },
+  },
+  slow_clients: {
+    description: 'slow_clients: the share of clients that read their stream slowly (seed 001), e.g. 1%, or { share: 1%, read_rate: 16384, receive_window: 1024 } (bytes/s; bytes)',
+    anyOf: [
+      { type: 'string', pattern: PERCENT_PATTERN },
+      {
+        type: 'object', additionalProperties: false, required: ['share'],
+        properties: {
+          share: { type: 'string', pattern: PERCENT_PATTERN, description: 'share: a percentage of the clients, e.g. 1%' },
+          read_rate: { type: 'integer', minimum: 1, description: 'read_rate: bytes per second each slow client reads at most, a whole number of at least 1' },
+          receive_window: { type: 'integer', minimum: 64, maximum: 1_048_576, description: 'receive_window: stream receive window of each slow client, bytes, 64 to 1048576' },
+        },
+      },
+    ],
   },
   thresholds: {
     type: 'array',

@@ -52,6 +52,17 @@ export interface ScenarioGateway {
   taskTimeoutMs?: number;
 }
 
+/**
+ * The slow-reader fault of a scenario (`slow_clients`, issue 14 §6): the share of clients, and the
+ * read bound (bytes/s) and receive window (bytes) when the scenario sets them (null = the default).
+ */
+export interface ScenarioSlowClients {
+  /** percent of the clients, 0–100 */
+  percent: number;
+  readBytesPerS: number | null;
+  receiveWindowBytes: number | null;
+}
+
 /** A validated scenario. */
 export interface Scenario {
   /** path it was read from */
@@ -90,6 +101,8 @@ export interface Scenario {
   gateway: ScenarioGateway;
   /** k6 threshold expressions (already checked with parseThreshold) */
   thresholds: string[];
+  /** `slow_clients`, or null for none */
+  slowClients: ScenarioSlowClients | null;
   /** non-fatal remarks, e.g. upstream settings next to a remote target */
   warnings: string[];
 }
