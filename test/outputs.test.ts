@@ -120,11 +120,11 @@ function gatectlLive(args: string[], cwd: string, onLine: (l: string) => void, t
   });
 }
 
-test('load --out json= --out csv= --out FILE --metrics-port --percentiles: the seconds add up to the result, the summary is the result\'s, Prometheus answers during the run', { timeout: 120_000 }, async () => {
+test('load --workers 2 --out json= --out csv= --out FILE --metrics-port --percentiles: the seconds add up to the result, the summary is the result\'s, Prometheus answers during the run', { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatectl-outputs-'));
   try {
     let scrape: Promise<string> | null = null;
-    const ran = await gatectlLive(['load', '--clients', '20', '--rate', '200', '--duration', '3s', '--upstream-latency', '1ms',
+    const ran = await gatectlLive(['load', '--clients', '20', '--rate', '200', '--duration', '3s', '--upstream-latency', '1ms', '--workers', '2',
       '--out', 'json=live/run.ndjson', '--out', 'csv=live/run.csv', '--out', 'result.json', '--metrics-port', '0', '--percentiles', '50,95,99.9,max'], dir, (l) => {
       const m = /^metrics: (http:\/\/127\.0\.0\.1:\d+\/metrics)$/.exec(l);
       // scrape once the first tick has been printed (the run is going)

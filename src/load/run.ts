@@ -14,7 +14,7 @@ import type { TransportName, TransportStats } from '../transport/types.js';
 import { sumTransportStats } from '../transport/util.js';
 import { WEBTRANSPORT_PATH, webtransportMode } from '../transport/webtransport.js';
 import { errorFromWire, InvalidInputError, TransportError, type WireError } from '../errors.js';
-import { decodeHistogram, encodeLatency, mergeHistograms, type Histogram } from '../metrics/histogram.js';
+import { decodeHistogram, encodeHistogram, encodeLatency, mergeHistograms, type Histogram } from '../metrics/histogram.js';
 import { RUN_SCHEMA, type RunResult, type ServerResult, type SlowClientsResult, type TimeSeriesPoint, type ViolationCounts } from '../metrics/result.js';
 import { outageWarnings, reconnectResult } from './outage.js';
 import { mergeSlowPartials } from './slow-reader.js';
@@ -154,9 +154,20 @@ function localSlice(spec: SliceSpec): SliceHandle {
     close: () => slice.close(),
     interrupt: () => slice.interrupt(),
   };
-  const slice = new Slice(spec, (t) => { h.tick = t; });
+  const slice = new Slice(spec, (t) => { h.tick = laterTick(h.tick, t); });
   h.connected = slice.connect().then((connected) => ({ connected, summary: slice.connectSummary }));
   return h;
+}
+
+/**
+ * The tick to keep when `next` arrives while `prev` is still unread (the progress timer waits for
+ * every slice's tick, so a fast slice can tick twice): `next`'s counters (running totals) and both
+ * seconds' histograms merged, so no second's e2e or schedule lag is lost to the live outputs.
+ */
+function laterTick(prev: SliceTick | null, next: SliceTick): SliceTick {
+  if (prev === null) return next;
+  const merge = (a: string, b: string) => encodeHistogram(mergeHistograms([decodeHistogram(a), decodeHistogram(b)]));
+  return { ...next, e2e: merge(prev.e2e, next.e2e), schedule_lag: merge(prev.schedule_lag, next.schedule_lag) };
 }
 
 /** A slice in a child process (see worker.ts for why not a worker_thread). */
@@ -188,7 +199,7 @@ function workerSlice(spec: SliceSpec): SliceHandle {
   };
   worker.on('message', (msg: { type: string; tick?: SliceTick; connected?: number; summary?: Slice['connectSummary']; partial?: SlicePartial; error?: WireError }) => {
     switch (msg.type) {
-      case 'tick': h.tick = msg.tick!; break;
+      case 'tick': h.tick = laterTick(h.tick, msg.tick!); break;
       case 'connected': onConnected({ connected: msg.connected!, summary: msg.summary! }); break;
       case 'partial': onPartial(msg.partial!); break;
       case 'closed': onClosed?.(); break;

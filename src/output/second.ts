@@ -87,7 +87,7 @@ export class SecondBuilder {
     for (const s of this.stats) {
       const key = `e2e_${statKey(s)}`;
       if (key in out) continue;
-      out[key] = !has ? 0 : s.kind === 'percentile' ? h.getValueAtPercentile(s.p) : s.kind === 'min' ? h.minNonZeroValue : s.kind === 'max' ? h.maxValue : Math.round(h.mean * 10) / 10;
+      out[key] = !has ? 0 : s.kind === 'percentile' ? h.getValueAtPercentile(s.p) : s.kind === 'min' ? h.getValueAtPercentile(0) : s.kind === 'max' ? h.maxValue : Math.round(h.mean * 10) / 10;
     }
     out.schedule_lag_p99_us = t.schedule_lag_p99_us;
     this.lastErrors = t.errors;
