@@ -121,3 +121,14 @@ export function errorFromWire(w: Partial<WireError>): GatectlError {
   const message = w.message ?? code;
   return REVIVERS[code]?.(message) ?? new GatectlError(message, code);
 }
+
+/**
+ * A benchmark's own pass/fail checks failed (`gatectl bench soak`: a lost response, an order
+ * violation, a fault not handled, e2e p99 or RSS growth over its bound); its result files were
+ * written first and name the failed checks (`GATECTL_BENCH_FAILED`, exit 1).
+ */
+export class BenchFailedError extends GatectlError {
+  constructor(message: string) {
+    super(message, 'GATECTL_BENCH_FAILED');
+  }
+}

@@ -1,28 +1,34 @@
 /**
- * The load-generator benchmark (issue 4 "Done when", src/bench/loadgen.ts): a tiny bounded smoke run
+ * The load-generator benchmark (issue 4 "Done when", src/bench/loadgen/): a tiny bounded smoke run
  * (4 connections × 2 in flight, 1 s per phase, one round, real QUIC on 127.0.0.1; transport section
  * quic and tcp at 4 × 2 and 8 × 1) checking the result's shape and that the ratios are finite numbers
  * above 0 — never the goals (speed and memory targets belong to `npm run bench`, not to tests). The
  * transport section's goal logic is checked on made-up measurements (summarizeTransportSection is
- * pure). Plus the null gateway's protocol and option errors.
+ * pure). Plus the null gateway's protocol, option errors, and the benchmarks' LoadOptions against
+ * what `gatectl load` resolves for the same flags.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  LOADGEN_BENCH_SCHEMA, MEMORY_SETTLE_MS, PRIME_ECHOES, REFERENCE_RESULT_FILE, loadgenOptionsFromArgs, readLoadgenReference, renderLoadgenMarkdown,
-  renderLoadgenTerminal, runLoadgenBench, startNullGateway, summarizeTransportSection, writeLoadgenReports,
-  type MemorySample, type ThroughputCell, type TransportMeasurements, type TransportShape,
-} from '../src/bench/loadgen.js';
+import { loadgenOptionsFromFlags, type TransportShape } from '../src/bench/loadgen/options.js';
+import { closedLoadOptions, openLoadOptions } from '../src/bench/loadgen/gatectl.js';
+import { startNullGateway } from '../src/bench/loadgen/null-gateway.js';
+import { REFERENCE_RESULT_FILE, readLoadgenReference } from '../src/bench/loadgen/reference.js';
+import { renderLoadgenMarkdown, renderLoadgenTerminal, writeLoadgenReports } from '../src/bench/loadgen/render.js';
+import { LOADGEN_BENCH_SCHEMA, type ThroughputCell } from '../src/bench/loadgen/result.js';
+import { runLoadgenBench } from '../src/bench/loadgen/run.js';
+import { MEMORY_SETTLE_MS, PRIME_ECHOES, summarizeTransportSection, type MemorySample, type TransportMeasurements } from '../src/bench/loadgen/transport.js';
+import { soakLoadOptions, soakOptionsFromFlags, DEFAULT_SOAK_OPTIONS } from '../src/bench/soak/soak.js';
+import { resolveLoadOptions } from '../src/config/load.js';
 import { getTransport } from '../src/transport/index.js';
 import { InvalidInputError } from '../src/errors.js';
-import { RawClient, waitFor } from './support.js';
+import { RawClient, gatectl, waitFor } from './support.js';
 
 test('loadgen bench smoke: N=4, K=2, D=1 s, one round, transport section at 4x2 and 8x1: shapes, ratios finite and > 0, reports written', { timeout: 90_000 }, async () => {
-  const opts = loadgenOptionsFromArgs({
-    connections: '4', 'in-flight': '2', duration: '1', rounds: '1', warmup: '0', 'histogram-values': '20000', 'codec-iterations': '5000', 'transport-shapes': '4x2,8x1',
+  const opts = loadgenOptionsFromFlags({
+    connections: 4, 'in-flight': 2, duration: '1s', rounds: 1, warmup: '0', 'histogram-values': 20000, 'codec-iterations': 5000, 'transport-shapes': '4x2,8x1',
   });
   const lines: string[] = [];
   const r = await runLoadgenBench(opts, 'test', (l) => lines.push(l));
@@ -144,25 +150,49 @@ test('null gateway: Hello → 200, each business request → one response with i
   }
 });
 
-test('loadgen options: bad flags are InvalidInputError naming the flag', () => {
-  assert.throws(() => loadgenOptionsFromArgs({ transport: 'udp' }), (e: Error) => e instanceof InvalidInputError && /--transport/.test(e.message));
-  assert.throws(() => loadgenOptionsFromArgs({ connections: '0' }), /--connections 0 is not valid/);
-  assert.throws(() => loadgenOptionsFromArgs({ duration: 'abc' }), /--duration "abc" is not a number/);
-  assert.throws(() => loadgenOptionsFromArgs({ 'open-fraction': '3' }), /--open-fraction/);
-  assert.throws(() => loadgenOptionsFromArgs({ warmup: '-1' }), /--warmup/);
-  assert.throws(() => loadgenOptionsFromArgs({ 'transport-shapes': '100by8' }), /--transport-shapes "100by8" is not valid: use NxK/);
-  assert.throws(() => loadgenOptionsFromArgs({ 'transport-shapes': '0x1' }), /--transport-shapes 0x1 is not valid/);
-  assert.throws(() => loadgenOptionsFromArgs({ 'transport-shapes': '10x1,10x1' }), /given twice/);
-  const d = loadgenOptionsFromArgs({});
-  assert.equal(d.connections, 100);
+test('loadgen options: bad flags are InvalidInputError naming the flag; durations in the one grammar', () => {
+  assert.throws(() => loadgenOptionsFromFlags({ transport: 'udp' }), (e: Error) => e instanceof InvalidInputError && /--transport/.test(e.message));
+  assert.throws(() => loadgenOptionsFromFlags({ connections: 0 }), /--connections 0 is not valid/);
+  assert.throws(() => loadgenOptionsFromFlags({ duration: 'abc' }), (e: Error) => e instanceof InvalidInputError && /--duration "abc" is not a valid duration/.test(e.message));
+  assert.throws(() => loadgenOptionsFromFlags({ duration: '5' }), /--duration "5" is not a valid duration/, 'a bare number is refused, as everywhere');
+  assert.throws(() => loadgenOptionsFromFlags({ duration: '11m' }), /--duration 660s is not valid/);
+  assert.throws(() => loadgenOptionsFromFlags({ 'open-fraction': '3' }), /--open-fraction/);
+  assert.throws(() => loadgenOptionsFromFlags({ 'open-fraction': 'x' }), /--open-fraction "x" is not a number/);
+  assert.throws(() => loadgenOptionsFromFlags({ warmup: '2m' }), /--warmup/);
+  assert.throws(() => loadgenOptionsFromFlags({ 'transport-shapes': '100by8' }), /--transport-shapes "100by8" is not valid: use NxK/);
+  assert.throws(() => loadgenOptionsFromFlags({ 'transport-shapes': '0x1' }), /--transport-shapes 0x1 is not valid/);
+  assert.throws(() => loadgenOptionsFromFlags({ 'transport-shapes': '10x1,10x1' }), /given twice/);
+  const d = loadgenOptionsFromFlags({});
+  assert.deepEqual([d.connections, d.inFlight, d.durationS, d.rounds, d.warmupS, d.openFraction], [100, 8, 5, 2, 1, 0.9]);
   assert.deepEqual(d.transportShapes, [{ connections: 100, inFlight: 8 }, { connections: 1000, inFlight: 1 }]);
   assert.equal(d.skipTransport, false);
-  assert.deepEqual(loadgenOptionsFromArgs({ 'transport-shapes': '10×2, 50x1' }).transportShapes, [{ connections: 10, inFlight: 2 }, { connections: 50, inFlight: 1 }]);
-  assert.equal(loadgenOptionsFromArgs({ 'skip-transport': true }).skipTransport, true);
+  assert.deepEqual([loadgenOptionsFromFlags({ duration: '500ms', warmup: '0' }).durationS, loadgenOptionsFromFlags({ warmup: '0' }).warmupS], [0.5, 0]);
+  assert.deepEqual(loadgenOptionsFromFlags({ 'transport-shapes': '10×2, 50x1' }).transportShapes, [{ connections: 10, inFlight: 2 }, { connections: 50, inFlight: 1 }]);
+  assert.equal(loadgenOptionsFromFlags({ 'skip-transport': true }).skipTransport, true);
+});
+
+test('the benchmarks\' LoadOptions are what gatectl load resolves for the same flags (typed values, no flags parsed again)', () => {
+  const o = { connections: 100, inFlight: 8, durationS: 5, payloadBytes: 64 };
+  const cli = { clients: 100, duration: '5s', 'payload-bytes': 64, 'connect-timeout': '30s', 'drain-timeout': '10s', workers: 1 };
+  assert.deepEqual(closedLoadOptions(o), resolveLoadOptions({ ...cli, model: 'closed', concurrency: 8 }, 'loadgen-bench-closed'));
+  assert.deepEqual(openLoadOptions(o, 171_000), resolveLoadOptions({ ...cli, model: 'open', rate: '171000' }, 'loadgen-bench-open'));
+  const soak = { ...DEFAULT_SOAK_OPTIONS, durationMs: 90_000, clients: 50, rate: 20.5, workers: 2 };
+  assert.deepEqual(soakLoadOptions(soak), resolveLoadOptions({
+    clients: 50, duration: '90s', rate: '20.5', 'payload-bytes': 64, 'connect-timeout': '30s', 'drain-timeout': '15s', workers: 2, heartbeat: '10s',
+  }, 'soak'));
+});
+
+test('soak options: defaults, the duration grammar, bad flags named', () => {
+  assert.deepEqual(soakOptionsFromFlags({}), { durationMs: 600_000, clients: 2000, rate: 500, workers: 2, idleTimeoutMs: 30_000 });
+  assert.deepEqual(soakOptionsFromFlags({ duration: '1m30s', 'idle-timeout': '5s', rate: '0.5' }), { durationMs: 90_000, clients: 2000, rate: 0.5, workers: 2, idleTimeoutMs: 5000 });
+  assert.throws(() => soakOptionsFromFlags({ duration: '10' }), (e: Error) => e instanceof InvalidInputError && /--duration "10" is not a valid duration/.test(e.message));
+  assert.throws(() => soakOptionsFromFlags({ duration: '25h' }), /--duration 25h is longer than the limit/);
+  assert.throws(() => soakOptionsFromFlags({ rate: '0' }), /--rate "0" is not valid/);
+  assert.throws(() => soakOptionsFromFlags({ 'idle-timeout': '3sec' }), /--idle-timeout "3sec" is not a valid duration/);
 });
 
 test('transport section summary (pure): reuse of the main raw echo, QUIC ÷ TCP goal at 1000 × 1, memory goals, reference factor', () => {
-  const o = loadgenOptionsFromArgs({});
+  const o = loadgenOptionsFromFlags({});
   const cell = (rate: number, connected: number): ThroughputCell => ({
     phase: 'raw_echo', round: 0, connected, requests: rate, responses: rate, window_s: 1, window_responses: rate, responses_per_s: rate,
     client_responses_per_s: rate, acks_per_response: 0, generator_cpu_percent: 90, gateway_cpu_percent: 90, generator_cpu_ns_per_response: 1000,
@@ -214,4 +244,41 @@ test('the committed reference result reads as quic 100 × 8 with its raw echo fi
   assert.deepEqual([ref.transport, ref.connections, ref.in_flight, ref.payload_bytes], ['quic', 100, 8, 64]);
   assert.ok(ref.raw_echo_responses_per_s > 0);
   assert.match(readLoadgenReference('/nonexistent/loadgen-bench.json') as string, /not readable/);
+});
+
+test('gatectl bench loadgen: a short run prints its tables, writes both files, --json returns the result; a bad duration is exit 2', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gatectl-bench-cli-'));
+  const short = ['--connections', '2', '--in-flight', '1', '--duration', '500ms', '--rounds', '1', '--warmup', '0', '--skip-transport',
+    '--histogram-values', '1000', '--codec-iterations', '1000', '--out-dir', dir];
+  const ran = await gatectl(['bench', 'loadgen', ...short, '--name', 'short', '--json'], dir);
+  assert.equal(ran.code, 0, ran.stderr);
+  const r = JSON.parse(ran.stdout) as { schema: string; command: string; options: { durationS: number; connections: number }; transport: unknown };
+  assert.equal(r.schema, LOADGEN_BENCH_SCHEMA);
+  assert.deepEqual([r.options.durationS, r.options.connections, r.transport], [0.5, 2, null]);
+  assert.match(r.command, /^gatectl bench loadgen --connections 2/);
+  assert.deepEqual(JSON.parse(readFileSync(path.join(dir, 'short.json'), 'utf8')), r);
+  assert.match(readFileSync(path.join(dir, 'short.md'), 'utf8'), /ratio gatectl ÷ raw echo/);
+  const bad = await gatectl(['bench', 'loadgen', '--duration', '5', '--out-dir', dir], dir);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--duration "5" is not a valid duration/);
+  const badAll = await gatectl(['bench', 'all', '--only', 'vinequeue', '--loadgen-name', 'x'], dir);
+  assert.equal(badAll.code, 2);
+  assert.match(badAll.stderr, /--loadgen-name/);
+});
+
+test('gatectl bench soak: a 4 s soak writes its files and prints the checks (exit 0 passed, 1 a check failed); a bad flag is exit 2', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gatectl-soak-cli-'));
+  const ran = await gatectl(['bench', 'soak', '--duration', '4s', '--clients', '5', '--rate', '20', '--workers', '1', '--out-dir', dir, '--name', 'soak'], dir);
+  assert.ok(ran.code === 0 || ran.code === 1, `exit ${ran.code}: ${ran.stderr}`);
+  const r = JSON.parse(readFileSync(path.join(dir, 'soak.json'), 'utf8')) as { schema: string; passed: boolean; options: { durationMs: number; clients: number }; checks: { ok: boolean }[] };
+  assert.equal(r.schema, 'gatectl.soak/v1');
+  assert.deepEqual([r.options.durationMs, r.options.clients], [4000, 5]);
+  assert.equal(ran.code, r.passed ? 0 : 1);
+  assert.equal(r.passed, r.checks.every((k) => k.ok));
+  assert.match(ran.stdout, /no lost responses/);
+  assert.match(readFileSync(path.join(dir, 'soak.md'), 'utf8'), /^# gatectl soak: (PASSED|FAILED)/);
+  if (!r.passed) assert.match(ran.stderr, /soak failed: /);
+  const bad = await gatectl(['bench', 'soak', '--idle-timeout', '30', '--out-dir', dir], dir);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--idle-timeout "30" is not a valid duration/);
 });

@@ -10,7 +10,7 @@ import Logger, { LogLevel } from '@matrixai/logger';
 import { QUICClient, QUICServer, events as quicEvents } from '@matrixai/quic';
 import type { QUICStream } from '@matrixai/quic';
 import { quiche } from '../src/transport/quic/config.js';
-import { udpSocket } from '../src/soak/datagrams.js';
+import { udpSocket } from '../src/bench/soak/datagrams.js';
 import { ALPN_PROTOCOL } from '../src/transport/quic/index.js';
 import type { CertificateMaterial } from '../src/transport/index.js';
 

@@ -27,7 +27,7 @@ import {
   replayedTokenInitials,
   sendAll,
   udpSocket,
-} from '../src/soak/datagrams.js';
+} from '../src/bench/soak/datagrams.js';
 
 const HOST = '127.0.0.1';
 let certificate: CertificateMaterial;

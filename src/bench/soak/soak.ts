@@ -1,5 +1,5 @@
 /**
- * The bounded soak (issue 7 §6, `npm run soak`): well-behaved clients on the in-process gateway for
+ * The bounded soak (issue 7 §6, `gatectl bench soak`, `npm run soak`): well-behaved clients on the in-process gateway for
  * a fixed time while a few misbehaving clients inject the faults the gateway must survive —
  * garbage frames, clients that stop reading (slow consumers), silent sessions (idle timeout),
  * connections that never say Hello, connect floods, bursts of random and truncated datagrams, and
@@ -11,28 +11,84 @@
  * median of minute 2 (120–180 s; for a shorter run the second fifth) with the median of the run's
  * last minute (last fifth), both before the gateway stops.
  */
-import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { startInProcessGateway } from '../gateway/in-process.js';
-import { resolveGatewayConfig, type GatewayFlags } from '../config/resolve.js';
-import { resolveLoadOptions } from '../config/load.js';
-import { runLoad } from '../load/run.js';
-import { getTransport } from '../transport/index.js';
-import type { Connection } from '../transport/types.js';
-import { ClientMessageType } from '../protocol/index.js';
-import type { RunResult } from '../metrics/result.js';
+import { startInProcessGateway } from '../../gateway/in-process.js';
+import { resolveGatewayConfig, type GatewayFlags } from '../../config/resolve.js';
+import { runLoad, type LoadOptions } from '../../load/run.js';
+import { getTransport } from '../../transport/index.js';
+import type { Connection } from '../../transport/types.js';
+import { ClientMessageType } from '../../protocol/index.js';
+import type { RunResult } from '../../metrics/result.js';
+import { benchEnvironment, type BenchEnvironment } from '../environment.js';
+import { cliLoadOptions } from '../load-options.js';
+import { InvalidInputError } from '../../errors.js';
+import { parseDurationMs } from '../../duration.js';
 import { fetchRetryToken, garbageDatagrams, replayedTokenInitials, sendAll, udpSocket } from './datagrams.js';
 
 /** Soak options. Durations in ms. */
 export interface SoakOptions {
+  /** length of the steady phase, ms */
   durationMs: number;
+  /** well-behaved clients */
   clients: number;
   /** total requests/s of the well-behaved clients */
   rate: number;
   /** generator processes for the well-behaved clients */
   workers: number;
-  /** the gateway's idle timeout (silent sessions are closed after it) */
+  /** the gateway's idle timeout (silent sessions are closed after it), ms */
   idleTimeoutMs: number;
+}
+
+/** Defaults (`gatectl bench soak` with no flags): 10 min, 2000 clients, 500 requests/s in total, 2 generator processes, idle timeout 30 s. */
+export const DEFAULT_SOAK_OPTIONS: Readonly<SoakOptions> = Object.freeze({ durationMs: 600_000, clients: 2000, rate: 500, workers: 2, idleTimeoutMs: 30_000 });
+
+/** The soak's flags as oclif parses them (src/commands/bench/soak.ts); an absent one takes its default. */
+export interface SoakFlags {
+  /** e.g. `10m` (default), `90s` */
+  duration?: string;
+  clients?: number;
+  /** total requests/s, e.g. `500` */
+  rate?: string;
+  workers?: number;
+  /** e.g. `30s` (default) */
+  'idle-timeout'?: string;
+}
+
+/**
+ * Validated options from the flags (durations in src/duration.ts's grammar). Throws
+ * InvalidInputError naming the flag, the value and the fix.
+ */
+export function soakOptionsFromFlags(f: SoakFlags): SoakOptions {
+  const d = DEFAULT_SOAK_OPTIONS;
+  const rate = f.rate === undefined ? d.rate : Number(f.rate);
+  if (!Number.isFinite(rate) || rate <= 0 || rate > 1_000_000 || f.rate?.trim() === '') {
+    throw new InvalidInputError(`--rate ${JSON.stringify(f.rate)} is not valid: use the total requests/s of the well-behaved clients, above 0 and at most 1000000, e.g. 500`);
+  }
+  const o: SoakOptions = {
+    durationMs: f.duration === undefined ? d.durationMs : parseDurationMs(f.duration, '--duration', { maxMs: MAX_SOAK_MS, limitHint: 'a soak runs at most 24h' }),
+    clients: f.clients ?? d.clients,
+    rate,
+    workers: f.workers ?? d.workers,
+    idleTimeoutMs: f['idle-timeout'] === undefined ? d.idleTimeoutMs : parseDurationMs(f['idle-timeout'], '--idle-timeout', { maxMs: 3_600_000, limitHint: 'use at most 1h' }),
+  };
+  if (!Number.isInteger(o.clients) || o.clients < 1) throw new InvalidInputError(`--clients ${o.clients} is not valid: use a whole number of at least 1, e.g. 2000`);
+  if (!Number.isInteger(o.workers) || o.workers < 1 || o.workers > 64) throw new InvalidInputError(`--workers ${o.workers} is not valid: use 1..64 generator processes`);
+  return o;
+}
+
+/** Longest soak, ms (24 h). */
+const MAX_SOAK_MS = 86_400_000;
+
+/**
+ * The well-behaved clients' LoadOptions: `gatectl load`'s defaults (../load-options.ts) with the
+ * soak's clients, rate, duration and generator processes, 64-byte payloads, heartbeats every 10 s,
+ * a 30 s connect timeout and a 15 s drain.
+ */
+export function soakLoadOptions(opts: SoakOptions): LoadOptions {
+  return {
+    ...cliLoadOptions({ clients: opts.clients, durationMs: opts.durationMs, rate: opts.rate, payloadBytes: 64, label: 'soak' }),
+    workers: opts.workers, heartbeatMs: 10_000, connectTimeoutMs: 30_000, drainTimeoutMs: 15_000,
+  };
 }
 
 /** Fault counts injected by the misbehaving clients. */
@@ -61,7 +117,7 @@ export interface SoakResult {
   finished_at: string;
   command: string;
   options: SoakOptions;
-  environment: { node: string; platform: string; cpus: number; cpu_model: string; total_mem_bytes: number };
+  environment: BenchEnvironment;
   faults_injected: FaultsInjected;
   /** the gateway's counters at the end (frame_errors, slow_consumer_closes, idle_closes, …) */
   gateway_counters: Record<string, unknown>;
@@ -189,11 +245,7 @@ export async function runSoak(opts: SoakOptions, command: string, onLine: (l: st
   ]);
   let run: RunResult;
   try {
-    const load = resolveLoadOptions({
-      clients: opts.clients, duration: `${opts.durationMs}ms`, rate: String(opts.rate), 'payload-bytes': 64,
-      'connect-timeout': '30s', 'drain-timeout': '15s', workers: opts.workers, heartbeat: '10s',
-    }, 'soak');
-    run = await runLoad(load, gw, (t) => { if (t.elapsed_s % 30 === 0) onLine(`${t.phase} ${t.elapsed_s}s: ${t.connected} connected, ${t.responses_per_s} resp/s, errors ${t.errors}`); });
+    run = await runLoad(soakLoadOptions(opts), gw, (t) => { if (t.elapsed_s % 30 === 0) onLine(`${t.phase} ${t.elapsed_s}s: ${t.connected} connected, ${t.responses_per_s} resp/s, errors ${t.errors}`); });
     await misbehaving;
     // the end sample is taken while everything still runs (stopping the gateway thread frees memory)
     rss.push([Math.round((performance.now() - t0) / 1000), process.memoryUsage.rss()]);
@@ -240,7 +292,7 @@ export async function runSoak(opts: SoakOptions, command: string, onLine: (l: st
     finished_at: new Date().toISOString(),
     command,
     options: opts,
-    environment: { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: os.availableParallelism(), cpu_model: os.cpus()[0]?.model ?? 'unknown', total_mem_bytes: os.totalmem() },
+    environment: benchEnvironment(),
     faults_injected: faults,
     gateway_counters: counters,
     gateway_transport: transport ?? null,
@@ -254,24 +306,4 @@ export async function runSoak(opts: SoakOptions, command: string, onLine: (l: st
     checks,
     passed: checks.every((k) => k.ok),
   };
-}
-
-/** The soak as markdown (pure). */
-export function renderSoakMarkdown(r: SoakResult): string {
-  const c = r.run.client;
-  const e = c.latency.e2e.summary;
-  return [
-    `# gatectl soak: ${r.passed ? 'PASSED' : 'FAILED'}`, '',
-    `- command: \`${r.command}\``,
-    `- machine: ${r.environment.cpus} × ${r.environment.cpu_model}, Node ${r.environment.node}, ${r.environment.platform}`,
-    `- ${r.options.clients} well-behaved clients at ${r.options.rate} requests/s for ${r.options.durationMs / 1000} s (${r.options.workers} generator processes), in-process gateway over QUIC`,
-    `- faults injected: ${Object.entries(r.faults_injected).map(([k, v]) => `${k} ${v}`).join(', ')}`,
-    `- well-behaved: ${c.requests_sent} requests, ${c.responses} responses, e2e p50 ${(e.p50_us / 1000).toFixed(1)} ms, p99 ${(e.p99_us / 1000).toFixed(1)} ms, max ${(e.max_us / 1000).toFixed(1)} ms`,
-    '', '| check | ok | detail |', '|---|---|---|',
-    ...r.checks.map((k) => `| ${k.name} | ${k.ok ? 'yes' : '**no**'} | ${k.detail.replace(/\|/g, '\\|')} |`),
-    '', `RSS samples (s, MiB): ${r.rss_samples.map(([t, b]) => `${t}:${(b / 2 ** 20).toFixed(0)}`).join(' ')}`,
-    '', `Gateway thread used heap (s, MiB): ${r.gateway_heap_samples.map(([t, b]) => `${t}:${(b / 2 ** 20).toFixed(0)}`).join(' ')}`,
-    '', `Gateway counters: \`${JSON.stringify(r.gateway_counters)}\``, '',
-    `Gateway QUIC listener: \`${JSON.stringify(r.gateway_transport)}\``, '',
-  ].join('\n');
 }

@@ -1,5 +1,5 @@
 /**
- * The VineQueue benchmark (seed 002 "性能基准"): V1 (defaultConfig) and V2 (v2Config) in the same run,
+ * The VineQueue benchmark (seed 002 "性能基准", `gatectl bench vinequeue`): V1 (defaultConfig) and V2 (v2Config) in the same run,
  * each in its own child process (so memory and CPU are its own), against a sink that acknowledges at
  * once — the queue is measured, not a downstream. Three cells per variant, each `seconds` long:
  *
@@ -19,10 +19,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { createHistogram, encodeLatency, recordUs, type EncodedLatency } from '../metrics/histogram.js';
-import { InvalidInputError } from '../errors.js';
-import { defaultConfig, v2Config, type VineQueueConfig } from './config.js';
-import { create } from './queue.js';
+import { createHistogram, encodeLatency, recordUs, type EncodedLatency } from '../../metrics/histogram.js';
+import { GatectlError, InvalidInputError } from '../../errors.js';
+import { defaultConfig, v2Config, type VineQueueConfig } from '../../vinequeue/config.js';
+import { create } from '../../vinequeue/queue.js';
+import { benchEnvironment, type BenchEnvironment } from '../environment.js';
 
 /** Result schema id. */
 export const BENCH_SCHEMA = 'gatectl.vinequeue-bench/v1';
@@ -90,7 +91,7 @@ export interface VineBenchResult {
   created_at: string;
   /** the command line that produced it */
   command: string;
-  environment: { node: string; platform: string; os_release: string; cpus: number; cpu_model: string; total_mem_bytes: number };
+  environment: BenchEnvironment;
   options: BenchOptions;
   variants: [VariantResult, VariantResult];
 }
@@ -209,13 +210,13 @@ export async function runVariant(variant: 'v1' | 'v2', opts: BenchOptions): Prom
 
 /** Checks options; throws InvalidInputError naming the bad one. */
 export function validateBenchOptions(o: BenchOptions): void {
-  if (!(o.seconds > 0 && o.seconds <= 600)) throw new InvalidInputError(`bench seconds per cell must be within (0, 600], got ${o.seconds}`);
-  if (!Number.isInteger(o.producers) || o.producers < 1 || o.producers > 10_000) throw new InvalidInputError(`bench producers must be an integer within 1..10000, got ${o.producers}`);
-  if (!(o.rate >= 1 && o.rate <= 10_000_000)) throw new InvalidInputError(`bench rate must be within 1..10000000 items/s, got ${o.rate}`);
+  if (!(o.seconds > 0 && o.seconds <= 600)) throw new InvalidInputError(`--seconds ${o.seconds} is not valid: use seconds per cell within (0, 600], e.g. 3`);
+  if (!Number.isInteger(o.producers) || o.producers < 1 || o.producers > 10_000) throw new InvalidInputError(`--producers ${o.producers} is not valid: use a whole number from 1 to 10000, e.g. 100`);
+  if (!(o.rate >= 1 && o.rate <= 10_000_000)) throw new InvalidInputError(`--rate ${o.rate} is not valid: use items/s from 1 to 10000000, e.g. 20000`);
 }
 
 function runChild(variant: 'v1' | 'v2', opts: BenchOptions): Promise<VariantResult> {
-  const entry = fileURLToPath(new URL('./bench-child.js', import.meta.url));
+  const entry = fileURLToPath(new URL('./child.js', import.meta.url));
   return new Promise((resolve, reject) => {
     const child = fork(entry, [variant, JSON.stringify(opts)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     let result: VariantResult | null = null;
@@ -223,13 +224,13 @@ function runChild(variant: 'v1' | 'v2', opts: BenchOptions): Promise<VariantResu
     child.on('error', reject);
     child.on('exit', (code) => {
       if (result !== null) resolve(result);
-      else reject(new Error(`vinequeue bench child for ${variant} exited with code ${code} without a result`));
+      else reject(new GatectlError(`vinequeue bench child for ${variant} exited with code ${code} without a result`));
     });
   });
 }
 
 /**
- * Runs V1 then V2, each in a child process (`bench-child.js`), and returns the result. `command` is
+ * Runs V1 then V2, each in a child process (`child.js`), and returns the result. `command` is
  * recorded as given. `onProgress` gets one line per variant.
  * @throws InvalidInputError for bad options; Error when a child fails
  */
@@ -244,10 +245,7 @@ export async function runVineQueueBench(opts: BenchOptions, command: string, onP
     schema: BENCH_SCHEMA,
     created_at: new Date().toISOString(),
     command,
-    environment: {
-      node: process.version, platform: `${process.platform}-${process.arch}`, os_release: os.release(), cpus: os.availableParallelism(),
-      cpu_model: os.cpus()[0]?.model ?? 'unknown', total_mem_bytes: os.totalmem(),
-    },
+    environment: benchEnvironment(),
     options: { ...opts },
     variants: variants as [VariantResult, VariantResult],
   };

@@ -1,6 +1,6 @@
 /**
- * Child-process entry of the load-generator benchmark's null gateway (src/bench/loadgen.ts,
- * issue 4 "Done when"): `fork(null-gateway.js, [transport])` binds a listener on 127.0.0.1 (free
+ * Child-process entry of the load-generator benchmark's null gateway (./null-gateway.ts,
+ * issue 4 "Done when"): `fork(null-gateway-child.js, [transport])` binds a listener on 127.0.0.1 (free
  * port, a fresh self-signed certificate) whose connections are served by `serveNullConnection`.
  * A child process, not a worker_thread: the target must not share the generator's event loop, and
  * @matrixai/quic crashed with three QUIC threads in one process (see src/load/worker.ts).
@@ -11,8 +11,8 @@
  * child → parent: `{type:'ready', port, certPem}` once bound, `{type:'error', message}`, `{type:'stopped'}`.
  */
 import { performance } from 'node:perf_hooks';
-import { generateCertificate, getTransport } from '../transport/index.js';
-import { serveNullConnection, type NullGatewayCounters } from './loadgen.js';
+import { generateCertificate, getTransport } from '../../transport/index.js';
+import { serveNullConnection, type NullGatewayCounters } from './null-gateway.js';
 
 const send = (msg: unknown): void => {
   process.send?.(msg);

@@ -5,8 +5,8 @@
  */
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
-import { ALPN_PROTOCOL, quiche } from '../transport/quic/config.js';
-import { CID_LEN } from '../transport/quic/packet.js';
+import { ALPN_PROTOCOL, quiche } from '../../transport/quic/config.js';
+import { CID_LEN } from '../../transport/quic/packet.js';
 
 const HOST = '127.0.0.1';
 
