@@ -1,14 +1,13 @@
 /**
  * Saturation as a verdict (issue 14 §3): did the target keep up with the load it was offered? A
  * side that served less than 95% of the offered arrival rate, whose backlog grew through the steady
- * phase, that dropped arrivals at `--max-in-flight` or whose processor shed requests with 503 is
- * `saturated`: its e2e latency is then mostly queueing time (the wait behind the backlog, wrk2's
+ * phase (every second of its last quarter above every second of its first), that dropped arrivals
+ * at `--max-in-flight` or whose processor shed requests with 503 is `saturated`: its e2e latency is then mostly queueing time (the wait behind the backlog, wrk2's
  * and Gil Tene's "coordinated omission" point: an open-model latency of an overloaded system grows
  * with the length of the run, not with the system's speed) and says nothing about the design.
  * Pure: reads a RunResult only.
  */
 import type { RunResult, StageResult } from './result.js';
-import { median } from './bootstrap.js';
 
 /** A side served less than this share of the offered rate → saturated. */
 export const SERVED_RATIO_MIN = 0.95;
@@ -38,8 +37,9 @@ export interface SaturationVerdict {
   served_ratio: number | null;
   /**
    * client backlog (requests sent and not yet answered) as seconds of arrivals (backlog ÷ offered
-   * rate: Little's law's waiting time), median of the first and of the last quarter of the steady
-   * seconds (the first second skipped as warm-up), s; in requests when the offered rate is unknown
+   * rate: Little's law's waiting time): the largest of the first quarter of the steady seconds (the
+   * first second skipped as warm-up) and the smallest of the last quarter, s; in requests when the
+   * offered rate is unknown. Growth = end − start above 50 ms (10 requests) is saturation.
    */
   backlog_start: number | null;
   backlog_end: number | null;
@@ -129,14 +129,16 @@ export function judgeSaturation(run: RunResult): SaturationVerdict {
     const steady = backlog.slice(1);
     const q = Math.floor(steady.length / 4);
     if (q >= 1) {
-      const start = median(steady.slice(0, q));
-      const end = median(steady.slice(-q));
+      // grew *through* the phase: every second of the last quarter above every second of the first,
+      // by more than the floor (a bump or a noisy backlog that falls back does not count)
+      const start = Math.max(...steady.slice(0, q));
+      const end = Math.min(...steady.slice(-q));
       out.backlog_start = start;
       out.backlog_end = end;
       const floor = unit === 's' ? BACKLOG_GROWTH_MIN_S : 10;
-      if (end - start > Math.max(start, floor)) {
+      if (end - start > floor) {
         const fmt = (v: number) => (unit === 's' ? `${(v * 1000).toFixed(0)} ms of arrivals` : `${v.toFixed(0)} requests`);
-        out.reasons.push(`backlog grew through the steady phase: ${fmt(start)} → ${fmt(end)} (median of the first and last quarter)`);
+        out.reasons.push(`backlog grew through the steady phase: at most ${fmt(start)} in its first quarter, at least ${fmt(end)} in its last`);
       }
     }
   }

@@ -198,6 +198,9 @@ export function comparisonNotes(cmp: Comparison, analysis: ComparisonAnalysis = 
     if (r.done < r.planned) out.push(`INCOMPLETE: ${r.done} of ${r.planned} planned rounds finished${r.interrupted === true ? ' (the compare was interrupted or a run failed)' : ' (the compare was still running or was killed)'}.`);
   }
   out.push(analysis.method + '.');
+  const by = (v: string) => analysis.rows.filter((row) => row.verdict === v).map((row) => row.metric);
+  const verdicts = (['improved', 'regressed', 'no significant change', 'not judged'] as const).map((v) => [v, by(v)] as const).filter(([, m]) => m.length > 0);
+  out.push(`Verdicts — ${verdicts.map(([v, m]) => `${v}: ${m.join(', ')}`).join('; ')}.`);
   const labels = { before: cmp.before.label, after: cmp.after.label };
   let anySaturated = false;
   for (const side of ['before', 'after'] as const) {
