@@ -33,8 +33,8 @@ export function renderSoakMarkdown(r: SoakResult): string {
     `# gatectl soak: ${r.passed ? 'PASSED' : 'FAILED'}`, '',
     ...headline(r).map((l) => `- ${l}`),
     '', drawMarkdown(soakChecksTable(r, true)),
-    '', `RSS samples (s, MiB): ${mib(r.rss_samples)}`,
-    '', `Gateway thread used heap (s, MiB): ${mib(r.gateway_heap_samples)}`,
+    '', `RSS samples of the ${r.rss_process === 'generator' ? 'generator' : 'gateway'} process (s, MiB): ${mib(r.rss_samples)}`,
+    '', `Gateway used V8 heap (s, MiB): ${mib(r.gateway_heap_samples)}`,
     '', `Gateway counters: \`${JSON.stringify(r.gateway_counters)}\``, '',
     `Gateway QUIC listener: \`${JSON.stringify(r.gateway_transport)}\``, '',
   ].join('\n');

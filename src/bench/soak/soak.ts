@@ -6,11 +6,12 @@
  * floods of Initials that replay one Retry token under fresh connection ids. It passes when the well-behaved clients
  * lose no response and see no reorder, gap or duplicate, every fault was actually injected and
  * handled (counted by the gateway or its QUIC listener), the well-behaved clients' e2e p99 stays
- * below 100 ms, and RSS grows less than 10% from minute 2 to the end. RSS is
+ * below 100 ms, and the gateway process's RSS grows less than 10% from minute 2 to the end. RSS is
  * sampled every 5 s; one sample swings by ±10% with garbage collection, so the check compares the
  * median of minute 2 (120–180 s; for a shorter run the second fifth) with the median of the run's
  * last minute (last fifth), both before the gateway stops.
  */
+import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { startInProcessGateway } from '../../gateway/in-process.js';
 import { resolveGatewayConfig, type GatewayFlags } from '../../config/resolve.js';
@@ -125,7 +126,14 @@ export interface SoakResult {
   gateway_transport: Record<string, number | Record<string, number>> | null;
   /** RSS once per 5 s: [seconds since start, bytes] */
   rss_samples: [number, number][];
-  /** the gateway thread's used V8 heap once per 5 s: [seconds since start, bytes] (tells JS objects from native memory) */
+  /**
+   * whose RSS `rss_samples` holds: the gateway's own process (the in-process target is a child
+   * process, read from /proc/<pid>/status), or this process where /proc is not readable (then the
+   * gateway is not in it and the RSS check says so). Absent in results before 2026-12-02: this
+   * process, which then held the gateway on a worker thread.
+   */
+  rss_process?: 'gateway' | 'generator';
+  /** the gateway's used V8 heap once per 5 s: [seconds since start, bytes] (tells JS objects from native memory) */
   gateway_heap_samples: [number, number][];
   rss_baseline_bytes: number;
   rss_baseline_at_s: number;
@@ -138,6 +146,16 @@ export interface SoakResult {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** RSS of process `pid` from /proc/<pid>/status (`VmRSS`, Linux), bytes; null where that is not readable. */
+export async function processRssBytes(pid: number): Promise<number | null> {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB$/m.exec(await readFile(`/proc/${pid}/status`, 'utf8'));
+    return m === null ? null : Number(m[1]) * 1024;
+  } catch {
+    return null;
+  }
+}
 
 /**
  * Runs the soak. `onLine` receives progress lines. Throws what the gateway or the load run throws
@@ -162,9 +180,14 @@ export async function runSoak(opts: SoakOptions, command: string, onLine: (l: st
   const end = t0 + opts.durationMs;
   const rss: [number, number][] = [];
   const heap: [number, number][] = [];
+  const rssProcess: 'gateway' | 'generator' = (await processRssBytes(gw.pid)) === null ? 'generator' : 'gateway';
+  const sampleRss = async (t: number): Promise<void> => {
+    const bytes = rssProcess === 'gateway' ? await processRssBytes(gw.pid) : process.memoryUsage.rss();
+    if (bytes !== null) rss.push([t, bytes]);
+  };
   const sampler = setInterval(() => {
     const t = Math.round((performance.now() - t0) / 1000);
-    rss.push([t, process.memoryUsage.rss()]);
+    sampleRss(t).catch(() => undefined);
     gw.heap().then((h) => heap.push([t, h.used_heap_size]), () => undefined);
   }, 5_000);
   const held = new Set<Connection>();
@@ -247,8 +270,8 @@ export async function runSoak(opts: SoakOptions, command: string, onLine: (l: st
   try {
     run = await runLoad(soakLoadOptions(opts), gw, (t) => { if (t.elapsed_s % 30 === 0) onLine(`${t.phase} ${t.elapsed_s}s: ${t.connected} connected, ${t.responses_per_s} resp/s, errors ${t.errors}`); });
     await misbehaving;
-    // the end sample is taken while everything still runs (stopping the gateway thread frees memory)
-    rss.push([Math.round((performance.now() - t0) / 1000), process.memoryUsage.rss()]);
+    // the end sample is taken while everything still runs (stopping the gateway frees memory)
+    await sampleRss(Math.round((performance.now() - t0) / 1000));
   } finally {
     clearInterval(sampler);
     await Promise.all([...held].map((c) => c.close(0, 'soak done', 1000)));
@@ -257,6 +280,7 @@ export async function runSoak(opts: SoakOptions, command: string, onLine: (l: st
   }
   const snap = await gw.serverResult();
   await gw.stop();
+  rss.sort((a, b) => a[0] - b[0]);
   const endS = rss[rss.length - 1]![0];
   const win = Math.min(60, Math.max(5, endS / 5));
   const baseFrom = Math.min(120, endS / 5);
@@ -284,7 +308,7 @@ export async function runSoak(opts: SoakOptions, command: string, onLine: (l: st
     { name: 'garbage datagrams dropped and counted by the listener', ok: faults.garbage_datagrams === 0 || droppedDatagrams >= faults.garbage_datagrams / 2, detail: `${faults.garbage_datagrams} sent, invalid_datagrams ${JSON.stringify(invalid)}` },
     { name: 'replayed retry tokens opened no connection', ok: faults.replayed_token_initials === 0 || (invalid.token_dcid_mismatch ?? 0) >= faults.replayed_token_initials, detail: `${faults.replayed_token_initials} sent, token_dcid_mismatch ${invalid.token_dcid_mismatch ?? 0}` },
     { name: 'well-behaved e2e p99 below 100 ms', ok: c.latency.e2e.summary.p99_us < SOAK_E2E_P99_LIMIT_US, detail: `p99 ${(c.latency.e2e.summary.p99_us / 1000).toFixed(1)} ms` },
-    { name: 'RSS grew less than 10%', ok: growth < 0.1, detail: `median ${(base[1] / 2 ** 20).toFixed(1)} MiB over ${base[0]}–${base[0] + win} s → median ${(last[1] / 2 ** 20).toFixed(1)} MiB over ${last[0]}–${endS} s (${(growth * 100).toFixed(1)}%)` },
+    { name: 'RSS grew less than 10%', ok: growth < 0.1, detail: `${rssProcess === 'gateway' ? 'gateway process' : 'this process (no /proc: the gateway\'s own RSS was not readable)'}: median ${(base[1] / 2 ** 20).toFixed(1)} MiB over ${base[0]}–${base[0] + win} s → median ${(last[1] / 2 ** 20).toFixed(1)} MiB over ${last[0]}–${endS} s (${(growth * 100).toFixed(1)}%)` },
   ];
   return {
     schema: 'gatectl.soak/v1',
@@ -297,6 +321,7 @@ export async function runSoak(opts: SoakOptions, command: string, onLine: (l: st
     gateway_counters: counters,
     gateway_transport: transport ?? null,
     rss_samples: rss,
+    rss_process: rssProcess,
     gateway_heap_samples: heap,
     rss_baseline_bytes: base[1],
     rss_baseline_at_s: base[0],
