@@ -282,3 +282,15 @@ test('gatectl bench soak: a 4 s soak writes its files and prints the checks (exi
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--idle-timeout "30" is not a valid duration/);
 });
+
+test('gatectl bench all --only vinequeue: runs the VineQueue benchmark alone (child processes), --json carries it and a null loadgen', { timeout: 120_000 }, async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gatectl-bench-all-'));
+  const ran = await gatectl(['bench', 'all', '--only', 'vinequeue', '--seconds', '1', '--producers', '4', '--rate', '500', '--out-dir', dir, '--name', 'vq', '--json'], dir);
+  assert.equal(ran.code, 0, ran.stderr);
+  const r = JSON.parse(ran.stdout) as { vinequeue: { schema: string; variants: { variant: string; cells: { cell: string; enqueued: number; sent_total: number }[] }[] }; loadgen: null };
+  assert.equal(r.loadgen, null);
+  assert.equal(r.vinequeue.schema, 'gatectl.vinequeue-bench/v1');
+  assert.deepEqual(r.vinequeue.variants.map((v) => [v.variant, v.cells.map((c) => c.cell)]), [['v1', ['single', 'concurrent', 'fixed']], ['v2', ['single', 'concurrent', 'fixed']]]);
+  for (const c of r.vinequeue.variants.flatMap((v) => v.cells)) assert.ok(c.enqueued > 0 && c.sent_total === c.enqueued, `${c.cell}: ${c.sent_total}/${c.enqueued} sent`);
+  assert.match(readFileSync(path.join(dir, 'vq.md'), 'utf8'), /# VineQueue benchmark: V1 vs V2 \(seed 002\)/);
+});
