@@ -73,6 +73,7 @@ export const loadFlags = inGroup('LOAD', {
   'think-time': Flags.string({ description: 'closed model: pause after each answer, e.g. 100ms', default: '0ms' }),
   heartbeat: Flags.string({ helpGroup: CLIENTS, description: 'a client silent this long sends a Heartbeat (0 = never)', default: '30s' }),
   workers: Flags.integer({ helpGroup: CLIENTS, description: 'generator processes the clients are split over (histograms merged, never averaged)', default: 1, min: 1, max: 64 }),
+  'start-at': Flags.string({ description: 'wall-clock start of the steady phase, ISO 8601 with a zone (e.g. 2026-12-01T23:50:00Z): the clients connect first, then every shard begins its schedule at this instant (deploy/k8s sets it for all pods)' }),
   shard: Flags.string({ helpGroup: CLIENTS, description: 'run slice INDEX/COUNT (0-based) of the clients and of the rate; merge the results with report --merge' }),
   'payload-bytes': Flags.integer({ description: 'business request payload size in bytes', default: 64, min: 0, max: 1_000_000 }),
   'connect-timeout': Flags.string({ helpGroup: CLIENTS, description: 'per-connection connect timeout', default: '10s' }),

@@ -34,6 +34,8 @@ export interface LoadFlags {
   'client-idle-timeout'?: string;
   workers?: number;
   shard?: string;
+  /** `--start-at TIME`: ISO 8601 with a zone */
+  'start-at'?: string;
   /** `--slow-clients P%` and its two settings (bytes/s, bytes) */
   'slow-clients'?: string;
   'slow-read-rate'?: number;
@@ -90,6 +92,28 @@ function positiveRate(text: string, name: string, max: number): number {
   return n;
 }
 
+/** `--start-at` must not lie further ahead than this, ms (24 h): a typo, not a plan. */
+const START_AT_MAX_AHEAD_MS = 24 * 3_600_000;
+/** ... nor further back than this, ms (10 min): a stale manifest, not a late pod. */
+const START_AT_MAX_BEHIND_MS = 10 * 60_000;
+
+/**
+ * Parses `--start-at TIME` (ISO 8601 with a zone, e.g. `2026-12-01T23:50:00Z` or
+ * `2026-12-02T00:50:00+01:00`) into Date.now() ms. `now` is the current time (tests). Throws
+ * InvalidInputError for another form, a time without a zone (each pod would read it in its own),
+ * more than 24 h ahead, or more than 10 min past.
+ */
+export function parseStartAt(text: string, now = Date.now()): number {
+  const form = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
+  const t = form.test(text.trim()) ? Date.parse(text.trim()) : NaN;
+  if (!Number.isFinite(t)) {
+    throw new InvalidInputError(`--start-at ${JSON.stringify(text)} is not a time with a zone: use ISO 8601 such as 2026-12-01T23:50:00Z, e.g. $(date -u -d '+2 minutes' +%Y-%m-%dT%H:%M:%SZ)`);
+  }
+  if (t - now > START_AT_MAX_AHEAD_MS) throw new InvalidInputError(`--start-at ${text} is more than 24 h ahead: give the instant the shards should start, minutes from now`);
+  if (now - t > START_AT_MAX_BEHIND_MS) throw new InvalidInputError(`--start-at ${text} was ${Math.round((now - t) / 60_000)} min ago: set a fresh start time (the manifest is stale?)`);
+  return t;
+}
+
 /**
  * Parses `--shard i/n` (0-based, as Kubernetes' JOB_COMPLETION_INDEX). Throws InvalidInputError.
  */
@@ -144,6 +168,7 @@ export function resolveLoadOptions(flags: LoadFlags, label: string, recordedConf
     workers,
     ...slowClientsField(flags),
     ...(flags.shard !== undefined ? { shard: parseShard(flags.shard) } : {}),
+    ...(flags['start-at'] !== undefined ? { startAtEpochMs: parseStartAt(flags['start-at']) } : {}),
     label,
     recordedConfig,
   };

@@ -62,6 +62,11 @@ export interface LoadOptions extends DriveOptions {
   scheduleLabel: string;
   /** generator processes (1 = this process; more = child processes, see worker.ts) */
   workers: number;
+  /**
+   * `--start-at`: the wall-clock instant (Date.now() ms) the steady phase begins, after connecting,
+   * so the shards of a distributed run start together; absent = right after connecting
+   */
+  startAtEpochMs?: number;
   /** run only slice `index` of `count` of the clients and of the rate (`--shard index/count`) */
   shard?: { index: number; count: number };
   /** label stored in the result (e.g. `sync`) */
@@ -295,12 +300,20 @@ export async function runLoad(opts: LoadOptions, target: TargetHandle, onProgres
       throw new TransportError(`no client could connect to ${target.url} (${f} connect failures, ${hf} Hello failures)` + (first !== undefined ? `: ${first}` : ''));
     }
     await target.markSteadyStart();
-    const startEpochMs = Date.now() + 50;
-    steadyStart = performance.now() + 50;
+    // --start-at: every shard begins its schedule at the same wall-clock instant (k6-operator
+    // starts its runners together); one that connected too late starts at once and says so
+    const soon = Date.now() + 50;
+    const startEpochMs = opts.startAtEpochMs !== undefined ? Math.max(opts.startAtEpochMs, soon) : soon;
+    const startLateMs = opts.startAtEpochMs !== undefined ? soon - opts.startAtEpochMs : 0;
+    steadyStart = performance.now() + (startEpochMs - Date.now());
     const partials = await Promise.all(handles.map((h) => h.run(startEpochMs)));
     const server = await target.serverResult();
     parentPeakRss = Math.max(parentPeakRss, process.memoryUsage.rss());
     const result = buildResult(opts, target, transport, startedAt, partials, server, myClients, workers, parentPeakRss);
+    result.steady_started_at = new Date(startEpochMs).toISOString();
+    if (startLateMs > 0) {
+      result.warnings.push(`--start-at ${new Date(opts.startAtEpochMs!).toISOString()} was missed by ${startLateMs} ms (connecting took longer): this run began at once, out of step with the other shards; give a later --start-at`);
+    }
     if (signal?.aborted === true) {
       result.interrupted = true;
       result.warnings.unshift(`interrupted: the run was stopped (SIGINT) after ${result.steady_s} s of the ${opts.schedule.durationMs / 1000} s planned; its figures cover the time it ran`);
@@ -337,6 +350,7 @@ function buildResult(opts: LoadOptions, target: TargetHandle, transport: Transpo
       t_s, connected: p.reduce((a, x) => a + x.connected, 0), requests: p.reduce((a, x) => a + x.requests, 0),
       responses: p.reduce((a, x) => a + x.responses, 0), errors: p.reduce((a, x) => a + x.errors, 0),
       e2e_p99_us: h.totalCount > 0 ? h.getValueAtPercentile(99) : 0,
+      e2e_histogram: encodeHistogram(h), schedule_lag_histogram: encodeHistogram(lag),
       reconnects: p.reduce((a, x) => a + x.reconnects, 0), lost_on_disconnect: p.reduce((a, x) => a + x.lost_on_disconnect, 0),
       e2e_p50_us: h.totalCount > 0 ? h.getValueAtPercentile(50) : 0,
       schedule_lag_p99_us: lag.totalCount > 0 ? lag.getValueAtPercentile(99) : 0,
@@ -381,6 +395,7 @@ function buildResult(opts: LoadOptions, target: TargetHandle, transport: Transpo
       think_time_ms: opts.model === 'closed' ? opts.thinkTimeMs : null, mix: opts.mix, heartbeat_ms: opts.heartbeatMs,
       reconnect: opts.reconnect !== false, client_idle_timeout_ms: opts.clientIdleTimeoutMs ?? null,
       workers: partials.length, shard: opts.shard !== undefined ? `${opts.shard.index}/${opts.shard.count}` : null,
+      ...(opts.startAtEpochMs !== undefined ? { start_at: new Date(opts.startAtEpochMs).toISOString() } : {}),
       ...(opts.slowClients !== undefined ? { slow_clients: { percent: opts.slowClients.percent, read_bytes_per_s: opts.slowClients.readBytesPerS, receive_window_bytes: opts.slowClients.receiveWindowBytes } } : {}),
       ...opts.recordedConfig,
     },

@@ -26,9 +26,12 @@
  * - `steady_s`: the longest steady phase (shards run concurrently); `started_at`: the earliest,
  *   `finished_at`: the latest.
  * - `timeseries`: aligned by wall clock: a point's absolute second is
- *   floor((steady_started_at ?? started_at) / 1 s) + t_s; points of the same second are summed
- *   (`e2e_p99_us` and any other `*_us` take the maximum: an upper bound of that second's p99, not
- *   exact); merged `t_s` counts from the earliest result's second. Associative.
+ *   floor((steady_started_at ?? started_at) / 1 s) + t_s; points of the same second are summed.
+ *   When every point of a second carries its encoded histograms (`e2e_histogram`,
+ *   `schedule_lag_histogram`, issue 14 §7), they are added and that second's `e2e_p50_us`,
+ *   `e2e_p99_us` and `schedule_lag_p99_us` are read from the sum: exact. Otherwise (results from
+ *   before per-second histograms) `*_us` take the maximum, an upper bound of that second's
+ *   percentile, and a warning says so. Merged `t_s` counts from the earliest result's second. Associative.
  * - `warnings`: union, in order of first appearance, plus the merge's own.
  * - `config`: the first result's, with `merged_from: [{label, started_at, shard?}]`; `environment`:
  *   the first result's. `label`: `merged(n)` where n counts the original runs (a merged input
@@ -37,12 +40,24 @@
  *   element with the same rules; strings must agree or the first is kept.
  *
  * Refuses (InvalidInputError) an empty list, a result whose `schema` is not RUN_SCHEMA, results of
- * different scenarios (`config.scenario`), different shard counts (`config.shard` "i/n") or the
- * same shard twice.
+ * different scenarios (`config.scenario`), different shard counts (`config.shard` "i/n"), the
+ * same shard twice (a retried pod), or an unsharded run mixed with shards (it would count the
+ * whole load once more). Warns when shards are missing or began their steady phase more than
+ * START_SKEW_WARN_MS apart (`--start-at` not given or missed).
  */
 import { InvalidInputError } from '../errors.js';
-import { decodeHistogram, encodeLatency, mergeHistograms, type EncodedLatency } from './histogram.js';
+import { decodeHistogram, encodeHistogram, encodeLatency, mergeHistograms, type EncodedLatency } from './histogram.js';
 import { RUN_SCHEMA, type RunResult, type TimeSeriesPoint } from './result.js';
+
+/** Shards whose steady phases began further apart than this (ms) did not run together: warned. */
+export const START_SKEW_WARN_MS = 1000;
+
+/** Per-second percentile keys recomputed from the per-second histograms, and where each is read. */
+const SECOND_PERCENTILES: readonly { key: string; histogram: 'e2e_histogram' | 'schedule_lag_histogram'; p: number }[] = [
+  { key: 'e2e_p50_us', histogram: 'e2e_histogram', p: 50 },
+  { key: 'e2e_p99_us', histogram: 'e2e_histogram', p: 99 },
+  { key: 'schedule_lag_p99_us', histogram: 'schedule_lag_histogram', p: 99 },
+];
 
 /** Rate keys and the counter each is recomputed from (count / merged steady_s). */
 export const RATE_COUNTERS: Readonly<Record<string, string>> = Object.freeze({
@@ -181,7 +196,36 @@ function steadyStartMs(r: RunResult): number {
   return t;
 }
 
-function mergeTimeseries(results: readonly RunResult[]): { series: TimeSeriesPoint[]; originS: number } {
+/**
+ * The merged point of one second from the points of the results (`points`): counters summed, and
+ * either the exact percentiles from the added per-second histograms, or (when a point has none)
+ * the maximum of each `*_us` (then `exact` is false).
+ */
+function mergeSecond(points: Obj[]): { point: Obj; exact: boolean } {
+  const out: Obj = {};
+  const exact = points.every((p) => typeof p.e2e_histogram === 'string');
+  for (const k of new Set(points.flatMap((p) => Object.keys(p)))) {
+    if (k.endsWith('_histogram')) continue;
+    const vals = points.map((p) => p[k]).filter((v): v is number => typeof v === 'number');
+    out[k] = k.endsWith('_us') ? Math.max(...vals) : vals.reduce((a, b) => a + b, 0);
+  }
+  if (!exact) return { point: out, exact };
+  for (const name of ['e2e_histogram', 'schedule_lag_histogram'] as const) {
+    const encoded = points.map((p) => p[name]).filter((v): v is string => typeof v === 'string');
+    if (encoded.length !== points.length) continue;
+    let h;
+    try {
+      h = mergeHistograms(encoded.map((e) => decodeHistogram(e)));
+    } catch (err) {
+      throw new InvalidInputError(`cannot merge the time series: a per-second ${name} does not decode (${(err as Error).message}); the result file is damaged, re-run that shard`);
+    }
+    out[name] = encodeHistogram(h);
+    for (const sp of SECOND_PERCENTILES) if (sp.histogram === name) out[sp.key] = h.totalCount > 0 ? h.getValueAtPercentile(sp.p) : 0;
+  }
+  return { point: out, exact };
+}
+
+function mergeTimeseries(results: readonly RunResult[]): { series: TimeSeriesPoint[]; originS: number; exact: boolean } {
   const originS = Math.min(...results.map((r) => Math.floor(steadyStartMs(r) / 1000)));
   const bySecond = new Map<number, Obj[]>();
   for (const r of results) {
@@ -193,17 +237,15 @@ function mergeTimeseries(results: readonly RunResult[]): { series: TimeSeriesPoi
       bySecond.set(abs, list);
     }
   }
+  let exact = true;
   const series = [...bySecond.keys()].sort((a, b) => a - b).map((abs) => {
     const points = bySecond.get(abs)!;
-    const out: Obj = {};
-    for (const k of new Set(points.flatMap((p) => Object.keys(p)))) {
-      const vals = points.map((p) => p[k]).filter((v): v is number => typeof v === 'number');
-      out[k] = k.endsWith('_us') ? Math.max(...vals) : vals.reduce((a, b) => a + b, 0);
-    }
-    out.t_s = abs - originS;
-    return out as unknown as TimeSeriesPoint;
+    const m = points.length === 1 ? { point: { ...points[0]! }, exact: true } : mergeSecond(points);
+    exact &&= m.exact;
+    m.point.t_s = abs - originS;
+    return m.point as unknown as TimeSeriesPoint;
   });
-  return { series, originS };
+  return { series, originS, exact };
 }
 
 /**
@@ -235,9 +277,26 @@ export function mergeRunResults(results: readonly RunResult[]): RunResult {
       throw new InvalidInputError(`${where} shard ${s.i}/${s.n} (a retried pod?): keep one result per shard`);
     }
   });
+  const unsharded = results.flatMap((r, i) => mergedFrom(r).some((f) => !isObj(f) || typeof f.shard !== 'string') ? [i + 1] : []);
+  if (shards.length > 0 && unsharded.length > 0) {
+    throw new InvalidInputError(`result${unsharded.length > 1 ? 's' : ''} #${unsharded.join(', #')} ${unsharded.length > 1 ? 'are' : 'is'} a whole run (no --shard), the others are shards: ` +
+      'merging them would count the load twice; merge the shards of one run only');
+  }
 
   const warnings: string[] = [];
   for (const r of results) for (const w of r.warnings) if (!warnings.includes(w)) warnings.push(w);
+  if (shards.length > 0 && shards.length < shards[0]!.n) {
+    const have = new Set(shards.map((s) => s.i));
+    const missing = Array.from({ length: shards[0]!.n }, (_, i) => i).filter((i) => !have.has(i));
+    warnings.push(`shards ${missing.map((i) => `${i}/${shards[0]!.n}`).join(', ')} are missing: the merged figures cover ${shards.length} of ${shards[0]!.n} shards of the load`);
+  }
+  if (results.length > 1) {
+    const starts = results.map(steadyStartMs);
+    const skew = Math.max(...starts) - Math.min(...starts);
+    if (skew > START_SKEW_WARN_MS) {
+      warnings.push(`the results began their steady phase up to ${(skew / 1000).toFixed(1)} s apart: they did not run together, so per-second figures and rates mix different moments; start shards with --start-at`);
+    }
+  }
   const steadyS = results.map((r) => r.steady_s);
   const mergedSteady = Math.max(...steadyS);
 
@@ -267,7 +326,8 @@ export function mergeRunResults(results: readonly RunResult[]): RunResult {
     }
   }
 
-  const { series } = mergeTimeseries(results);
+  const { series, exact } = mergeTimeseries(results);
+  if (!exact) warnings.push('some results have no per-second histograms (older gatectl): those seconds\' percentiles are the largest of the parts, an upper bound, not exact');
   const starts = results.map((r) => Date.parse(r.started_at));
   const ends = results.map((r) => Date.parse(r.finished_at));
   const first = results[0]!;

@@ -34,6 +34,13 @@ export interface TimeSeriesPoint {
   errors: number;
   /** e2e p99 of responses received in this second, in µs (0 when none) */
   e2e_p99_us: number;
+  /**
+   * that second's e2e histogram (µs), base64 HDR encoding, so `report --merge` computes the merged
+   * second's percentiles exactly (issue 14 §7); absent in older results
+   */
+  e2e_histogram?: string;
+  /** that second's schedule-lag histogram (µs), base64 HDR encoding; absent in older results */
+  schedule_lag_histogram?: string;
   /** sessions set up again after a loss in this second (absent before issue 15) */
   reconnects?: number;
   /** requests lost with a session in this second (absent before issue 15) */
@@ -215,6 +222,8 @@ export interface RunResult {
   finished_at: string;
   /** measured length of the steady phase, seconds */
   steady_s: number;
+  /** the instant the steady phase began (ISO 8601; `--start-at` when given and met): time series seconds count from it */
+  steady_started_at?: string;
   config: Record<string, unknown>;
   environment: { node: string; platform: string; cpus: number; cpu_model: string; total_mem_bytes: number };
   client: ClientResult;
