@@ -281,7 +281,7 @@ function timeseriesChart(sides: Side[]): ChartSpec {
       yAxis: [
         { type: 'value', gridIndex: 0, name: 'per second', nameLocation: 'middle', nameGap: 52, min: 0 },
         { type: 'value', gridIndex: 1, name: 'clients', nameLocation: 'middle', nameGap: 52, min: 0, splitNumber: 2 },
-        { type: 'log', gridIndex: 2, name: 'e2e p99', nameLocation: 'middle', nameGap: 52, axisLabel: { formatter: fnRef('usLabel') } },
+        { type: 'log', gridIndex: 2, name: 'latency per second', nameLocation: 'middle', nameGap: 52, axisLabel: { formatter: fnRef('usLabel') } },
       ],
       series,
     },
