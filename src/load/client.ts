@@ -342,7 +342,7 @@ export class LoadClient {
 
   /**
    * Sends Hello and resolves with the HelloResponse code (0 if the connection closed first);
-   * `connected` is true from a 200 on.
+   * `connected` is true from a 200 on. `clientVersion` may declare a cohort (protocol/cohort.ts, `--slow-clients`).
    */
   hello(userId: string, clientVersion = GATECTL_CLIENT_VERSION): Promise<number> {
     return new Promise((resolve) => {
