@@ -116,6 +116,8 @@ interface Batch<T> {
   segs: Segment[] | null;
   attempts: number;
   payload: unknown;
+  /** WAL write of the batch's newest record (group commits finish in order); the sink gets the batch only after it */
+  written: Promise<void> | null;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -143,6 +145,10 @@ export class VineQueue<T = unknown> {
   private spilling = false;
   private spilled = 0;
   private refilling = false;
+  /** WAL write of the newest record pushed into memory (null: none, or the WAL is off) */
+  private lastWritten: Promise<void> | null = null;
+  /** reading an earlier process's WAL (start() found records); cleared once the cursor left its segments */
+  private recovering = false;
   private v1Processing = false;
   private flushTimer: NodeJS.Timeout | null = null;
   private breakerTimer: NodeJS.Timeout | null = null;
@@ -189,6 +195,7 @@ export class VineQueue<T = unknown> {
     this.state = 'running';
     if (this.wal !== null && this.wal.hasBacklog()) {
       this.spilling = true;
+      this.recovering = this.wal.cursorInRecovered();
       void this.refill();
     }
     if (signal !== undefined) {
@@ -263,6 +270,7 @@ export class VineQueue<T = unknown> {
     }
     const { seg, written } = wal.append(rec);
     this.enqueued++;
+    this.lastWritten = written;
     if (this.mutex !== null) await this.mutex.runExclusive(() => this.pushV1(item, seg));
     else this.push(item, seg);
     return written;
@@ -301,6 +309,7 @@ export class VineQueue<T = unknown> {
       if (room > 0 && !this.spilling) {
         room--;
         const r = wal.append(recs[i]!);
+        this.lastWritten = r.written;
         this.push(items[i]!, r.seg);
         written = r.written;
       } else {
@@ -357,7 +366,7 @@ export class VineQueue<T = unknown> {
   /** v2: the primary buffer becomes the batch (no copy); a recycled empty array becomes primary. */
   private cutV2(): void {
     if (this.flushTimer !== null) { clearTimeout(this.flushTimer); this.flushTimer = null; }
-    const batch: Batch<T> = { items: this.buf, segs: this.bufSegs, attempts: 0, payload: null };
+    const batch: Batch<T> = { items: this.buf, segs: this.bufSegs, attempts: 0, payload: null, written: this.lastWritten };
     this.buf = this.freeArrays.pop() ?? [];
     this.bufSegs = this.wal === null ? null : [];
     this.toPrepare.push(batch);
@@ -379,7 +388,7 @@ export class VineQueue<T = unknown> {
             if (segs !== null) segs.push(this.bufSegs!.shift()!);
           }
           if (this.buf.length === 0 && this.flushTimer !== null) { clearTimeout(this.flushTimer); this.flushTimer = null; }
-          return { items, segs, attempts: 0, payload: null } as Batch<T>;
+          return { items, segs, attempts: 0, payload: null, written: this.lastWritten } as Batch<T>;
         });
         this.toPrepare.push(batch);
         this.pump();
@@ -436,6 +445,12 @@ export class VineQueue<T = unknown> {
   }
 
   private async sendOne(b: Batch<T>): Promise<void> {
+    if (b.written !== null) {
+      // write-ahead: the sink never sees an item the WAL does not hold yet (a crash in between would
+      // deliver it without a record to replay or acknowledge); a failed write rejected its enqueue
+      await b.written.catch(() => undefined);
+      b.written = null;
+    }
     const ac = new AbortController();
     const timeoutMs = this.config.sendTimeoutMs;
     const timer = timeoutMs > 0 ? setTimeout(() => ac.abort(new SinkError(`send timed out: the sink did not acknowledge within sendTimeoutMs ${timeoutMs} ms`)), timeoutMs) : null;
@@ -512,6 +527,11 @@ export class VineQueue<T = unknown> {
     this.refilling = true;
     try {
       while (!this.halted && this.state !== 'stopped') {
+        if (this.recovering && !wal.cursorInRecovered()) {
+          // every recovered record is in memory: send the last partial batch now, not a flush interval later
+          this.recovering = false;
+          this.cutPartial();
+        }
         if (wal.caughtUp()) {
           this.spilling = false;
           this.spilled = 0;
@@ -558,6 +578,38 @@ export class VineQueue<T = unknown> {
       wal_corrupt_records_total: this.wal?.counters.corrupt ?? 0,
       wal_segments: this.wal?.segmentCount ?? 0,
     };
+  }
+
+  /**
+   * When the oldest live WAL segment was created, ms since the epoch (see Wal.oldestSegmentMs: 0
+   * while a segment of an earlier process is on disk); null with the WAL off. A sink that remembers
+   * what it acknowledged (e.g. ids for deduplication) can forget what it acknowledged before this
+   * time, minus a margin for clock steps: no record still on disk was enqueued earlier.
+   */
+  walOldestSegmentMs(): number | null {
+    return this.wal?.oldestSegmentMs() ?? null;
+  }
+
+  /** Segments of an earlier process still on disk (0 with the WAL off, or once recovery is done). */
+  walRecoveringSegments(): number {
+    return this.wal?.recoveredSegmentsLive ?? 0;
+  }
+
+  /**
+   * Waits until recovery is complete — every record of an earlier process's WAL was read, delivered
+   * to the sink and acknowledged (or skipped as corrupt), and its segment file deleted — or
+   * `timeoutMs` (ms) passed. Resolves true when complete (immediately with nothing to recover or the
+   * WAL off), false on timeout (recovery goes on in the background).
+   */
+  async whenRecovered(timeoutMs: number): Promise<boolean> {
+    if (this.wal === null) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const done = await Promise.race([
+      this.wal.whenRecovered().then(() => true),
+      new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs); }),
+    ]);
+    clearTimeout(timer);
+    return done;
   }
 
   private idle(): boolean {

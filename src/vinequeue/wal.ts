@@ -74,6 +74,8 @@ export interface Segment {
   readonly recovered: boolean;
   deleted: boolean;
   fh: FileHandle | null;
+  /** Date.now() when this process created the segment, ms since the epoch; 0 for a recovered one (written by an earlier process) */
+  readonly createdAtMs: number;
 }
 
 /** Counters the WAL keeps; the queue reports them in its metrics. */
@@ -185,6 +187,9 @@ export class Wal {
   private cursorOff = 0;
   private cache: { seg: Segment; start: number; buf: Buffer } | null = null;
   private closed = false;
+  /** unlinks of deleted segments still running */
+  private readonly unlinks = new Set<Promise<void>>();
+  private recoveryWaiters: (() => void)[] = [];
 
   private constructor(c: VineQueueConfig, key: Buffer | null, nextId: number) {
     this.dir = c.walDir;
@@ -227,7 +232,7 @@ export class Wal {
       }
       found.push({
         id: Number(SEGMENT_RE.exec(name)![1]), path: file, flags, assignedBytes: size, durableBytes: Math.max(size, WAL_HEADER_BYTES),
-        total: 0, acked: 0, sealed: true, readDone: size < WAL_HEADER_BYTES, recovered: true, deleted: false, fh: null,
+        total: 0, acked: 0, sealed: true, readDone: size < WAL_HEADER_BYTES, recovered: true, deleted: false, fh: null, createdAtMs: 0,
       });
     }
     const wal = new Wal(c, key, found.length === 0 ? 1 : found[found.length - 1]!.id + 1);
@@ -246,7 +251,7 @@ export class Wal {
     const id = this.nextId++;
     const seg: Segment = {
       id, path: path.join(this.dir, segmentName(id)), flags: this.flags, assignedBytes: WAL_HEADER_BYTES, durableBytes: 0,
-      total: 0, acked: 0, sealed: false, readDone: true, recovered: false, deleted: false, fh: null,
+      total: 0, acked: 0, sealed: false, readDone: true, recovered: false, deleted: false, fh: null, createdAtMs: Date.now(),
     };
     this.segments.push(seg);
     return seg;
@@ -262,6 +267,35 @@ export class Wal {
   /** Live segment files. */
   get segmentCount(): number {
     return this.segments.length;
+  }
+
+  /** Segments written by an earlier process that are still on disk (not every record acknowledged yet). */
+  get recoveredSegmentsLive(): number {
+    let n = 0;
+    for (const s of this.segments) if (s.recovered) n++;
+    return n;
+  }
+
+  /**
+   * When the oldest live segment was created by this process, ms since the epoch (Date.now()); 0
+   * while a segment of an earlier process is still on disk. Every record still on disk was appended
+   * at or after this time, so anything that happened to a record before it concerns a record the WAL
+   * no longer holds (the quota store prunes its applied-event ids with it).
+   */
+  oldestSegmentMs(): number {
+    let min = Infinity;
+    for (const s of this.segments) if (s.createdAtMs < min) min = s.createdAtMs;
+    return min === Infinity ? Date.now() : min;
+  }
+
+  /**
+   * Resolves once no segment of an earlier process is left: every recovered record was read and
+   * acknowledged (or skipped as corrupt) and its segment file unlinked. Immediately when there was
+   * nothing to recover.
+   */
+  whenRecovered(): Promise<void> {
+    if (this.recoveredSegmentsLive === 0) return Promise.all(this.unlinks).then(() => undefined);
+    return new Promise((resolve) => { this.recoveryWaiters.push(resolve); });
   }
 
   /**
@@ -421,6 +455,11 @@ export class Wal {
     }
   }
 
+  /** True while the cursor is still in a segment of an earlier process (recovered records left to read). */
+  cursorInRecovered(): boolean {
+    return this.cursorSeg !== null && this.cursorSeg.recovered;
+  }
+
   /** True while records written earlier (recovered, or overflowed) wait to be read through the cursor. */
   hasBacklog(): boolean {
     return this.cursorSeg !== null;
@@ -554,7 +593,13 @@ export class Wal {
     const i = this.segments.indexOf(seg);
     if (i >= 0) this.segments.splice(i, 1);
     if (seg.recovered || seg.durableBytes > 0) this.counters.segmentsDeleted++;
-    unlink(seg.path).catch(() => undefined); // already gone: nothing to keep
+    const u: Promise<void> = unlink(seg.path).catch(() => undefined).finally(() => { this.unlinks.delete(u); }); // already gone: nothing to keep
+    this.unlinks.add(u);
+    if (seg.recovered && this.recoveryWaiters.length > 0 && this.recoveredSegmentsLive === 0) {
+      const w = this.recoveryWaiters;
+      this.recoveryWaiters = [];
+      void Promise.all(this.unlinks).then(() => { for (const f of w) f(); });
+    }
   }
 
   /**
