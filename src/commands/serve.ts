@@ -6,6 +6,7 @@ import { resolveGatewayConfig } from '../config/resolve.js';
 import { InvalidInputError } from '../errors.js';
 import { CRASH_DRAIN_TIMEOUT_MS, GatewayServer, installCrashPolicy, type ShutdownReport } from '../gateway/index.js';
 import { startMonitor, type MonitorServer } from '../monitor/server.js';
+import { describeRecovery } from '../quota/index.js';
 import { webtransportMode } from '../transport/index.js';
 import { startMockUpstreamServer } from '../upstream/index.js';
 
@@ -112,6 +113,8 @@ export default class Serve extends BaseCommand {
     this.note(`monitor: ${monitor.url}/queue/async-stats  ${monitor.url}/latency/send-ordered  ${monitor.url}/gateway/stats  ${monitor.url}/metrics`);
     if (flags.admin) this.note(`admin: POST ${monitor.url}/push  {"all": true, "topic": "news", "payload": "hello"}`);
     this.note(`upstream: ${config.upstreamUrl ?? 'in-process mock'}${mock !== null ? ' (built-in mock HTTP server)' : ''}`);
+    // issue 15 §4: the WAL was recovered inside gw.start(), before the listener accepted anyone
+    if (gw.quota?.durable != null) this.note(describeRecovery(gw.quota.durable.recovery));
     this.note('press Ctrl-C to stop');
     const signal = await new Promise<string>((resolve) => {
       process.once('SIGINT', () => resolve('SIGINT'));

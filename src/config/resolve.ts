@@ -11,7 +11,7 @@ import {
   MAX_FRAME_BYTES_RANGE, type GatewayConfig, type ProcessorMode,
 } from '../gateway/config.js';
 import { DEFAULT_MOCK_UPSTREAM, LATENCY_DISTRIBUTIONS, type LatencyDistribution } from '../upstream/index.js';
-import { resolveQuotaConfig } from '../quota/index.js';
+import { DEFAULT_QUOTA_WAL_DIR, resolveQuotaConfig } from '../quota/index.js';
 import { TRANSPORT_NAMES } from '../transport/index.js';
 
 /** Accepted `--mode` values. */
@@ -147,6 +147,12 @@ export interface GatewayFlags {
   'quota-db'?: string;
   'quota-workers'?: number;
   'quota-batch-size'?: number;
+  /** issue 15: async quota consumption through a VineQueue WAL (crash-safe, replayed at start) */
+  'quota-durable'?: boolean;
+  /** WAL directory of --quota-durable */
+  'quota-wal-dir'?: string;
+  /** `interval` or `always` */
+  'quota-wal-fsync'?: string;
   /** VineQueue event export: HTTP sink URL (NDJSON) */
   'events-url'?: string;
   /** VineQueue WAL directory of the event export */
@@ -259,6 +265,7 @@ export function resolveGatewayConfig(flags: GatewayFlags, env: NodeJS.ProcessEnv
     ...(flags.cert !== undefined ? { certPath: flags.cert, keyPath: flags.key } : {}),
     ...(flags.upstream !== undefined ? { upstreamUrl: httpUrl(flags.upstream, '--upstream') } : {}),
     quota: resolveQuota(flags, mode),
+    ...resolveQuotaDurable(flags),
     ...(flags['events-url'] !== undefined ? { events: { url: httpUrl(flags['events-url'], '--events-url'), dir: flags['events-dir'] ?? DEFAULT_EVENTS_DIR } } : {}),
   };
   return deepFreeze(config);
@@ -280,6 +287,23 @@ function resolveQuota(flags: GatewayFlags, mode: ProcessorMode): GatewayConfig['
   });
   const quotaMode = q === 'auto' ? (config.enabled ? mode : 'sync') : q;
   return { config, mode: quotaMode };
+}
+
+/**
+ * `--quota-durable` (issue 15) → `{quotaDurable: {walDir, fsync}}`, else `{}`. Throws
+ * InvalidInputError for `--quota-wal-dir`/`--quota-wal-fsync` without `--quota-durable`, for
+ * `--quota-durable` with `--quota off`, and for an fsync value other than interval or always.
+ */
+function resolveQuotaDurable(flags: GatewayFlags): Pick<GatewayConfig, 'quotaDurable'> {
+  if (flags['quota-durable'] !== true) {
+    for (const f of ['quota-wal-dir', 'quota-wal-fsync'] as const) {
+      if (flags[f] !== undefined) throw new InvalidInputError(`--${f} applies to --quota-durable: add --quota-durable or drop --${f}`);
+    }
+    return {};
+  }
+  if (flags.quota === 'off') throw new InvalidInputError('--quota-durable needs quota on: drop --quota off, or drop --quota-durable');
+  const fsync = oneOf(flags['quota-wal-fsync'] ?? 'interval', ['interval', 'always'] as const, '--quota-wal-fsync');
+  return { quotaDurable: { walDir: flags['quota-wal-dir'] ?? DEFAULT_QUOTA_WAL_DIR, fsync } };
 }
 
 function deepFreeze<T extends object>(o: T): Readonly<T> {

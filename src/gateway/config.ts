@@ -7,6 +7,7 @@ import type { QueueConfig } from '../queue/index.js';
 import type { MockUpstreamConfig } from '../upstream/index.js';
 import type { TransportName } from '../transport/types.js';
 import type { QuotaConfig, QuotaMode } from '../quota/index.js';
+import type { DurableQuotaOptions } from '../quota/index.js';
 
 /** How business/zone requests are processed: inline in the connection handler (`sync`) or through the AsyncRequestProcessor (`async`). */
 export type ProcessorMode = 'sync' | 'async';
@@ -130,6 +131,11 @@ export interface GatewayConfig {
    * (`async`). null = off.
    */
   quota: { config: QuotaConfig; mode: QuotaMode } | null;
+  /**
+   * `--quota-durable` (issue 15): async consumption goes through a VineQueue WAL in `walDir`
+   * (written before the answer, applied once, replayed at start). Absent = the in-memory channel.
+   */
+  quotaDurable?: DurableQuotaOptions;
   /**
    * Event export (issue 6 §6): one GatewayEvent per answered business request, through VineQueue
    * (V2, WAL in `dir`) to an HTTP sink at `url` as NDJSON. Absent = off.

@@ -198,7 +198,7 @@ export class GatewayServer {
       ? await loadCertificate(c.certPath, c.keyPath)
       : await generateCertificate({ days: certificateDaysFor(c.transport) });
     try {
-      if (c.quota !== null) this.quota = await QuotaService.start({ config: c.quota.config, mode: c.quota.mode });
+      if (c.quota !== null) this.quota = await QuotaService.start({ config: c.quota.config, mode: c.quota.mode, ...(c.quotaDurable !== undefined ? { durable: c.quotaDurable } : {}) });
       if (c.events !== undefined) this.events = await createEventExporter({ url: c.events.url, dir: c.events.dir });
       this.listener = await getTransport(c.transport).listen({
         host: c.host, port: c.port, certificate: this.certificate, onConnection: (conn) => this.accept(conn),

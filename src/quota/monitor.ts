@@ -16,7 +16,11 @@ export const QUOTA_ENDPOINTS = ['/quota/stats', '/quota/health'] as const;
  * Body of `/quota/stats`: `{ quota_stats: { mode, consumer_stats (seed 003 ConsumerStats + increments,
  * retries), channel {length, capacity, pending_events, inflight_batches}, service {checks, denied,
  * cache_hits, cache_misses, sync_consumes, sync_fallbacks, sync_failures}, latency {unit: 'µs',
- * publish_to_durable, sync_consume, check: EncodedLatency}, config (seed keys) } }`.
+ * publish_to_durable, sync_consume, check: EncodedLatency}, config (seed keys), durable } }`.
+ * `durable` (issue 15, `--quota-durable`; null without it) is DurableQuotaStats: WAL depth
+ * (`wal_depth_events`, events appended not yet applied), `wal_bytes`, `wal_segments`,
+ * `appended_events`, `applied_events`, `duplicate_events`, `replayed_events`, `corrupt_records`,
+ * `store_errors`, `circuit_state`, `pruned_ids` and `recovery` (what the start recovered).
  */
 export function quotaStatsJson(service: QuotaService): unknown {
   const c = service.consumer;
@@ -33,6 +37,7 @@ export function quotaStatsJson(service: QuotaService): unknown {
         check: encodeLatency(service.checkLatency),
       },
       config: quotaConfigToJson(service.config),
+      durable: service.durable?.stats() ?? null,
     },
   };
 }
@@ -65,7 +70,9 @@ export function quotaHealthJson(service: QuotaService): { healthy: boolean; reas
  * `gatectl_quota_cache_total{result=hit|miss}`, gauges `gatectl_quota_channel_length`,
  * `gatectl_quota_channel_capacity`, `gatectl_quota_pending_events`, `gatectl_quota_healthy` (1/0),
  * and histograms (seconds) `gatectl_quota_lag_seconds` (publish → durable write),
- * `gatectl_quota_sync_consume_seconds`, `gatectl_quota_check_seconds`.
+ * `gatectl_quota_sync_consume_seconds`, `gatectl_quota_check_seconds`. With `--quota-durable`
+ * also `gatectl_quota_wal_depth_events` (gauge), `gatectl_quota_wal_events_total{state=appended|
+ * applied|duplicate|replayed|corrupt}` and `gatectl_quota_wal_bytes` (gauge).
  */
 export function registerQuotaMetrics(registry: Registry, service: QuotaService): void {
   const one = (value: number): Value[] => [{ value, labels: {} }];
@@ -99,5 +106,20 @@ export function registerQuotaMetrics(registry: Registry, service: QuotaService):
     m('gatectl_quota_sync_consume_seconds', 'Synchronous quota consume latency', 'histogram', () => hdrToPromValues('gatectl_quota_sync_consume_seconds', service.syncLatency, {})),
     m('gatectl_quota_check_seconds', 'Quota check latency', 'histogram', () => hdrToPromValues('gatectl_quota_check_seconds', service.checkLatency, {})),
   ];
+  const d = service.durable;
+  if (d !== null) {
+    metrics.push(
+      m('gatectl_quota_wal_depth_events', 'Quota events appended to the WAL and not yet applied to the store', 'gauge', () => one(d.depth)),
+      m('gatectl_quota_wal_events_total', 'Quota WAL events by state (issue 15 --quota-durable)', 'counter', () => {
+        const s = d.stats();
+        return [
+          { value: s.appended_events, labels: { state: 'appended' } }, { value: s.applied_events, labels: { state: 'applied' } },
+          { value: s.duplicate_events, labels: { state: 'duplicate' } }, { value: s.replayed_events, labels: { state: 'replayed' } },
+          { value: s.corrupt_records, labels: { state: 'corrupt' } },
+        ];
+      }),
+      m('gatectl_quota_wal_bytes', 'Bytes of the quota WAL segment files', 'gauge', () => one(d.stats().wal_bytes)),
+    );
+  }
   for (const x of metrics) registry.registerMetric(x as unknown as Parameters<Registry['registerMetric']>[0]);
 }

@@ -3,7 +3,9 @@
  * (reads a cache that consumption invalidates: 缓存失效), `consumeQuota` asynchronous through the
  * QuotaConsumer with a synchronous fallback when the channel is full (降级机制), `consumeQuotaSync`
  * (the "before" path and the critical-scenario path), `consumeQuotaBatch`. `mode` says which consume
- * `consume()` uses: `async` (the seed's new path) or `sync` (the seed's 传统同步处理).
+ * `consume()` uses: `async` (the seed's new path) or `sync` (the seed's 传统同步处理). With `durable`
+ * (`serve --quota-durable`, issue 15) the async path appends each event to a VineQueue WAL instead of
+ * the in-memory channel (quota/durable.ts): durable before the answer, applied once after a crash.
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,6 +13,8 @@ import { InvalidInputError } from '../errors.js';
 import { createHistogram, recordUs, type Histogram } from '../metrics/histogram.js';
 import type { QuotaConfig, QuotaTypeConfig } from './config.js';
 import { QuotaConsumer, defaultQuotaLogger, type ConsumerHealth, type ConsumerStopResult, type QuotaLogger } from './consumer.js';
+import { DurableQuotaLog, type DurableQuotaOptions } from './durable.js';
+import type { StopResult } from '../vinequeue/index.js';
 import { openSqliteQuotaStore, type QuotaStore } from './store.js';
 import { QuotaExceededError, QuotaStoreError, type ConsumerStats, type QuotaCheckResult, type QuotaUsageEvent, type UsageIncrement } from './types.js';
 
@@ -29,6 +33,12 @@ export interface QuotaServiceOptions {
   cacheTtlMs?: number;
   /** see QuotaConsumerOptions.stallAfterMs */
   stallAfterMs?: number;
+  /**
+   * WAL-backed consumption (issue 15, `--quota-durable`): the async path appends each event to this
+   * WAL before answering; start() first applies what an earlier process left in it. Needs a store
+   * with `applyEvents` (the SQLite store).
+   */
+  durable?: DurableQuotaOptions;
 }
 
 /** Service counters (besides ConsumerStats). Counts since start. */
@@ -52,10 +62,15 @@ export interface QuotaServiceCounters {
 /** What `stop` flushed, plus whether the store closed cleanly. */
 export interface QuotaStopResult extends ConsumerStopResult {
   store_closed: boolean;
+  /** the durable path's WAL at stop (null without --quota-durable): `remaining` events stay in the WAL for the next start */
+  durable: StopResult | null;
 }
 
-/** How one consume went: `async` (published), `fallback` (channel full: written synchronously), `sync` (written synchronously). */
-export type ConsumePath = 'async' | 'fallback' | 'sync';
+/**
+ * How one consume went: `async` (published), `durable` (written to the WAL), `fallback` (channel or
+ * WAL full: written synchronously), `sync` (written synchronously).
+ */
+export type ConsumePath = 'async' | 'durable' | 'fallback' | 'sync';
 
 interface CacheEntry {
   version: number;
@@ -82,6 +97,8 @@ export class QuotaService {
   private readonly cacheTtlMs: number;
   private readonly logger: QuotaLogger;
   private stopped: QuotaStopResult | null = null;
+  /** the WAL-backed path (`durable` option), after start */
+  durable: DurableQuotaLog | null = null;
 
   private constructor(readonly config: QuotaConfig, readonly store: QuotaStore, opts: QuotaServiceOptions) {
     this.mode = opts.mode ?? (config.enabled ? 'async' : 'sync');
@@ -109,7 +126,19 @@ export class QuotaService {
       synchronous: c.store.synchronous,
       defaults: Object.fromEntries(Object.entries(c.quotaTypes).map(([k, v]) => [k, v.limit])),
     });
-    return new QuotaService(c, store, opts);
+    const service = new QuotaService(c, store, opts);
+    if (opts.durable !== undefined) {
+      try {
+        service.durable = await DurableQuotaLog.start({
+          ...opts.durable, store, consumer: c.consumer, onApplied: (incs) => service.invalidate(incs),
+        });
+      } catch (err) {
+        await service.consumer.stop(1000);
+        if (opts.store === undefined) await store.close().catch(() => undefined);
+        throw err;
+      }
+    }
+    return service;
   }
 
   /** The configured quota type; throws InvalidInputError listing the configured types. */
@@ -220,7 +249,35 @@ export class QuotaService {
    * Same errors as those.
    */
   consume(ev: QuotaUsageEvent): Promise<ConsumePath> {
-    return this.mode === 'async' ? this.consumeQuota(ev) : this.consumeQuotaSync(ev).then(() => 'sync' as const);
+    if (this.mode === 'sync') return this.consumeQuotaSync(ev).then(() => 'sync' as const);
+    return this.durable !== null ? this.consumeDurable(ev, this.durable) : this.consumeQuota(ev);
+  }
+
+  /**
+   * The durable async consume (issue 15): appends the event to the WAL and resolves once it is
+   * written (`durable`); when the WAL is full, writes it synchronously with its event id (`fallback`,
+   * counted in `sync_fallbacks`). Throws InvalidInputError for a bad event; rejects with
+   * QuotaStoreError when the WAL write (or the fallback write) fails — the caller must not answer
+   * the request as consumed then.
+   */
+  async consumeDurable(ev: QuotaUsageEvent, log: DurableQuotaLog): Promise<ConsumePath> {
+    this.validate(ev);
+    const w = this.typeOf(ev.quota_type).windowMs;
+    const ws = Math.floor(ev.timestamp / w) * w;
+    try {
+      await log.append(ev, ws);
+      return 'durable';
+    } catch (err) {
+      if (!DurableQuotaLog.isFull(err)) throw new QuotaStoreError(`quota WAL write failed: ${(err as Error).message}`, { cause: err });
+    }
+    this.counters.sync_fallbacks++;
+    this.logger.warn({ request_id: ev.request_id }, 'quota WAL full; falling back to a synchronous consume');
+    const t0 = performance.now();
+    const r = await this.store.applyEvents!([log.eventFor(ev, ws)], null);
+    this.counters.sync_consumes++;
+    this.invalidate(r.incs);
+    recordUs(this.syncLatency, (performance.now() - t0) * 1000);
+    return 'fallback';
   }
 
   /**
@@ -321,6 +378,12 @@ export class QuotaService {
   /** Seed 003 `IsConsumerHealthy`, with reasons. In sync mode only the store matters. */
   health(): ConsumerHealth {
     if (this.stopped !== null) return { healthy: false, reasons: ['quota service stopped'] };
+    if (this.durable !== null && this.mode === 'async') {
+      const reasons: string[] = [];
+      if (!this.store.alive) reasons.push(`quota store ${this.store.path} is not available`);
+      if (this.durable.circuitOpen) reasons.push('quota store writes are failing (breaker open); events wait in the WAL');
+      return { healthy: reasons.length === 0, reasons };
+    }
     if (this.mode === 'sync') {
       return this.store.alive ? { healthy: true, reasons: [] } : { healthy: false, reasons: [`quota store ${this.store.path} is not available`] };
     }
@@ -344,7 +407,10 @@ export class QuotaService {
    */
   async stop(timeoutMs = 10_000): Promise<QuotaStopResult> {
     if (this.stopped !== null) return this.stopped;
+    const t0 = performance.now();
     const r = await this.consumer.stop(timeoutMs);
+    const durable = this.durable === null ? null : await this.durable.stop(Math.max(100, timeoutMs - (performance.now() - t0)));
+    if (durable !== null && durable.remaining > 0) this.logger.warn({ remaining_events: durable.remaining, wal_dir: this.durable!.stats().wal_dir }, 'quota stop: events not yet applied stay in the WAL for the next start');
     let storeClosed = true;
     try {
       await this.store.close();
@@ -353,7 +419,7 @@ export class QuotaService {
       this.logger.error({ err: (err as Error).message }, 'quota store did not close cleanly');
     }
     if (r.remaining_events > 0) this.logger.error({ remaining_events: r.remaining_events, timeout_ms: timeoutMs }, 'quota stop timed out with events not written');
-    this.stopped = { ...r, store_closed: storeClosed };
+    this.stopped = { ...r, store_closed: storeClosed, durable };
     return this.stopped;
   }
 }

@@ -2,9 +2,10 @@
  * worker_thread entry that owns the SQLite quota store (better-sqlite3 is synchronous; here its
  * calls never block the gateway's event loop). Protocol with quota/store.ts:
  * workerData: `{ path, synchronous, defaults }`;
- * worker -> parent first: `{ type: 'ready', journalMode }` or `{ type: 'error', error: WireError }`;
+ * worker -> parent first: `{ type: 'ready', journalMode, migratedFrom }` or `{ type: 'error', error: WireError }`;
  * parent -> worker: `{ id, op: 'apply', incs } | { id, op: 'read', userId, quotaType, windowStart }
- *   | { id, op: 'setLimit', userId, quotaType, limit } | { id, op: 'total', userId, quotaType } | { id, op: 'close' }`;
+ *   | { id, op: 'setLimit', userId, quotaType, limit } | { id, op: 'total', userId, quotaType }
+ *   | { id, op: 'applyEvents', events, pruneBeforeMs } | { id, op: 'appliedCount' } | { id, op: 'close' }`;
  * worker -> parent: `{ id, ok: true, result }` or `{ id, ok: false, message }`, in request order.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -12,6 +13,7 @@ import { SqliteQuotaDb } from './sqlite.js';
 import { errorToWire } from '../errors.js';
 import type { QuotaSynchronous } from './config.js';
 import type { UsageIncrement } from './types.js';
+import type { DurableQuotaEvent } from './sqlite.js';
 
 /** A request to the store worker. */
 export type StoreRequest =
@@ -19,6 +21,8 @@ export type StoreRequest =
   | { id: number; op: 'read'; userId: string; quotaType: string; windowStart: number }
   | { id: number; op: 'setLimit'; userId: string; quotaType: string; limit: number }
   | { id: number; op: 'total'; userId: string; quotaType: string }
+  | { id: number; op: 'applyEvents'; events: DurableQuotaEvent[]; pruneBeforeMs: number | null }
+  | { id: number; op: 'appliedCount' }
   | { id: number; op: 'close' };
 
 /** workerData of the store worker. */
@@ -34,7 +38,7 @@ const data = workerData as StoreWorkerData;
 let db: SqliteQuotaDb | undefined;
 try {
   db = new SqliteQuotaDb(data.path, data.synchronous, data.defaults);
-  port.postMessage({ type: 'ready', journalMode: db.journalMode() });
+  port.postMessage({ type: 'ready', journalMode: db.journalMode(), migratedFrom: db.migratedFrom });
 } catch (err) {
   port.postMessage({ type: 'error', error: errorToWire(err) });
   port.close();
@@ -50,6 +54,8 @@ if (db !== undefined) {
         case 'read': result = store.read(m.userId, m.quotaType, m.windowStart); break;
         case 'setLimit': store.setLimit(m.userId, m.quotaType, m.limit); break;
         case 'total': result = store.totalUsage(m.userId, m.quotaType); break;
+        case 'applyEvents': result = store.applyEvents(m.events, m.pruneBeforeMs); break;
+        case 'appliedCount': result = store.appliedCount(); break;
         case 'close':
           store.close();
           port.postMessage({ id: m.id, ok: true, result: null });

@@ -7,10 +7,10 @@ import { Worker } from 'node:worker_threads';
 import { errorFromWire, type WireError } from '../errors.js';
 import type { QuotaSynchronous } from './config.js';
 import { QuotaStoreError, type UsageIncrement } from './types.js';
-import type { UsageRow } from './sqlite.js';
+import type { ApplyEventsResult, DurableQuotaEvent, UsageRow } from './sqlite.js';
 import type { StoreRequest, StoreWorkerData } from './store-worker.js';
 
-export type { UsageRow } from './sqlite.js';
+export type { ApplyEventsResult, DurableQuotaEvent, UsageRow } from './sqlite.js';
 
 /** Async quota store. Every method rejects with QuotaStoreError on failure. */
 export interface QuotaStore {
@@ -28,6 +28,14 @@ export interface QuotaStore {
   totalUsage(userId: string, quotaType: string): Promise<number>;
   /** Closes the store (checkpoints the WAL); later calls reject. */
   close(): Promise<void>;
+  /**
+   * The durable path's idempotent batch write (`SqliteQuotaDb.applyEvents`): events whose event_id
+   * was applied before are skipped and counted. Optional: a store without it cannot back
+   * `--quota-durable` (QuotaService.start refuses it).
+   */
+  applyEvents?(events: DurableQuotaEvent[], pruneBeforeMs: number | null): Promise<ApplyEventsResult>;
+  /** Schema the store was migrated from at open (e.g. `gatectl.quota/v1`), null when none; optional. */
+  readonly migratedFrom?: string | null;
 }
 
 /** Options of `openSqliteQuotaStore`. */
@@ -52,7 +60,7 @@ export class SqliteQuotaStore implements QuotaStore {
   private deadReason: string | null = null;
 
   /** @internal use openSqliteQuotaStore */
-  constructor(private readonly worker: Worker, readonly path: string, readonly journalMode: string) {
+  constructor(private readonly worker: Worker, readonly path: string, readonly journalMode: string, readonly migratedFrom: string | null = null) {
     worker.on('message', (m: { id: number; ok: boolean; result?: unknown; message?: string }) => {
       const p = this.pending.get(m.id);
       if (p === undefined) return;
@@ -100,6 +108,15 @@ export class SqliteQuotaStore implements QuotaStore {
     return this.call({ op: 'total', userId, quotaType });
   }
 
+  applyEvents(events: DurableQuotaEvent[], pruneBeforeMs: number | null): Promise<ApplyEventsResult> {
+    return this.call({ op: 'applyEvents', events, pruneBeforeMs });
+  }
+
+  /** Rows of `quota_applied` (event ids the durable path remembers). */
+  appliedCount(): Promise<number> {
+    return this.call({ op: 'appliedCount' });
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     try {
@@ -119,10 +136,10 @@ export async function openSqliteQuotaStore(opts: SqliteStoreOptions): Promise<Sq
   const data: StoreWorkerData = { path: opts.path, synchronous: opts.synchronous, defaults: opts.defaults };
   const worker = new Worker(new URL('./store-worker.js', import.meta.url), { workerData: data });
   try {
-    const ready = await new Promise<{ journalMode: string }>((resolve, reject) => {
+    const ready = await new Promise<{ journalMode: string; migratedFrom: string | null }>((resolve, reject) => {
       const timer = setTimeout(() => { cleanup(); reject(new QuotaStoreError(`quota store ${opts.path}: worker not ready within 30 s`)); }, 30_000);
-      const onMsg = (m: { type?: string; journalMode?: string; error?: WireError }) => {
-        if (m.type === 'ready') { cleanup(); resolve({ journalMode: m.journalMode ?? '' }); }
+      const onMsg = (m: { type?: string; journalMode?: string; migratedFrom?: string | null; error?: WireError }) => {
+        if (m.type === 'ready') { cleanup(); resolve({ journalMode: m.journalMode ?? '', migratedFrom: m.migratedFrom ?? null }); }
         else if (m.type === 'error') {
           cleanup();
           reject(errorFromWire(m.error ?? { code: 'GATECTL_QUOTA_STORE', message: 'quota store failed' }));
@@ -135,7 +152,7 @@ export async function openSqliteQuotaStore(opts: SqliteStoreOptions): Promise<Sq
       worker.on('error', onErr);
       worker.on('exit', onExit);
     });
-    return new SqliteQuotaStore(worker, opts.path, ready.journalMode);
+    return new SqliteQuotaStore(worker, opts.path, ready.journalMode, ready.migratedFrom);
   } catch (err) {
     await worker.terminate();
     throw err;
