@@ -209,7 +209,7 @@ export function comparisonNotes(cmp: Comparison, analysis: ComparisonAnalysis = 
     const served = vs.map((v) => v.served_per_s).filter((x): x is number => x !== null);
     const offered = vs.map((v) => v.offered_per_s).filter((x): x is number => x !== null);
     const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[(xs.length - 1) >> 1]!;
-    const rate = served.length > 0 ? `served ${med(served).toFixed(1)}/s` + (offered.length > 0 ? ` of ${med(offered).toFixed(1)}/s offered` : '') + (vs.length > 1 ? ' (median)' : '') : '';
+    const rate = served.length > 0 ? `served ${med(served).toFixed(1)}/s` + (offered.length > 0 ? ` of ${med(offered).toFixed(1)}/s offered` : '') + (vs.length > 1 ? ', median of the rounds' : '') : '';
     if (sat.length > 0) {
       anySaturated = true;
       const each = vs.map((v, i) => ({ v, i })).filter(({ v }) => v.saturated)
@@ -221,6 +221,12 @@ export function comparisonNotes(cmp: Comparison, analysis: ComparisonAnalysis = 
     } else {
       out.push(`${labels[side]}: saturation not judged (${vs.find((v) => !v.judged)!.reasons.join('; ')}).`);
     }
+  }
+  const all = sideRuns(cmp);
+  const bound = (['before', 'after'] as const).flatMap((side) => all[side].map((run, i) => ({ run, i }))
+    .filter(({ run }) => run.generator.generator_bound).map(({ run, i }) => `${run.label}${all[side].length > 1 ? ` round ${i + 1}` : ''}`));
+  if (bound.length > 0) {
+    out.push(`generator_bound in ${bound.length} of ${all.before.length + all.after.length} runs (${bound.join(', ')}): their e2e figures include the load generator's own stalls.`);
   }
   if (anySaturated && cmp.extras?.capacity === undefined) {
     out.push('A side saturated: its latency measures the queue, not the design. Lower the rate, or measure each side\'s capacity with --find-max.');
