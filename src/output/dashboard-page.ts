@@ -7,7 +7,14 @@
  * (ticks drawn), `#report-link` (present once the report arrived).
  */
 import { chartFnsSource, escapeHtml as esc } from '../report/chart-fns.js';
-import type { DashboardInfo } from './dashboard.js';
+
+/** What the page shows in its title: the run's label and size, and the e2e keys of the ticks. */
+export interface DashboardInfo {
+  label: string;
+  clients: number;
+  /** the e2e statistics of the ticks to draw, in display order (p50, p99, then --percentiles): LiveSecond key and label */
+  e2e: { key: string; label: string }[];
+}
 
 /** The page for `info`, with `echartsSource` inlined. */
 export function dashboardPage(info: DashboardInfo, echartsSource: string): string {

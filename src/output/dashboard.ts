@@ -21,7 +21,9 @@ import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import { ECHARTS_BUNDLE } from '../report/svg.js';
 import { listenLocal, type LocalServer } from './http.js';
-import { dashboardPage } from './dashboard-page.js';
+import { dashboardPage, type DashboardInfo } from './dashboard-page.js';
+
+export type { DashboardInfo } from './dashboard-page.js';
 
 /** The default `--dashboard-port` (k6's web dashboard port). */
 export const DEFAULT_DASHBOARD_PORT = 5665;
@@ -40,14 +42,6 @@ export interface Dashboard {
   readonly clients: number;
   /** Ends every event stream and stops listening. */
   close(): Promise<void>;
-}
-
-/** What the page shows in its title: the run's label and size, and the e2e keys of the ticks. */
-export interface DashboardInfo {
-  label: string;
-  clients: number;
-  /** the e2e statistics of the ticks to draw, in display order (p50, p99, then --percentiles): LiveSecond key and label */
-  e2e: { key: string; label: string }[];
 }
 
 /** Reads the ECharts bundle the HTML report inlines (node_modules/echarts). */
