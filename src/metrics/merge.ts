@@ -299,6 +299,8 @@ export function mergeRunResults(results: readonly RunResult[]): RunResult {
   }
   const steadyS = results.map((r) => r.steady_s);
   const mergedSteady = Math.max(...steadyS);
+  const { series, exact } = mergeTimeseries(results);
+  if (!exact) warnings.push('some results have no per-second histograms (older gatectl): those seconds\' percentiles are the largest of the parts, an upper bound, not exact');
 
   const clientParts = results.map((r) => r.client as unknown as Obj);
   const client = mergeObjects(clientParts, 'sum', 'client');
@@ -326,8 +328,6 @@ export function mergeRunResults(results: readonly RunResult[]): RunResult {
     }
   }
 
-  const { series, exact } = mergeTimeseries(results);
-  if (!exact) warnings.push('some results have no per-second histograms (older gatectl): those seconds\' percentiles are the largest of the parts, an upper bound, not exact');
   const starts = results.map((r) => Date.parse(r.started_at));
   const ends = results.map((r) => Date.parse(r.finished_at));
   const first = results[0]!;
