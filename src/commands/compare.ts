@@ -115,7 +115,11 @@ export default class Compare extends BaseCommand {
     const caps: Partial<Record<Side, CapacityResult>> = {};
     const roundsDir = `${out.replace(/\.json$/, '')}.rounds`;
     const repeat = flags.repeat;
-    if (!quiet) this.note(`${repeat} round${repeat === 1 ? '' : 's'} per side in ABBA order, a fresh gateway for every run; each run is written to ${roundsDir}/ as it finishes`);
+    const once = [flags['single-call'] ? '--single-call' : '', flags['find-max'] ? '--find-max' : ''].filter((x) => x !== '');
+    if (!quiet) {
+      this.note(`${repeat} round${repeat === 1 ? '' : 's'} per side in ABBA order, a fresh gateway for every run; each run is written to ${roundsDir}/ as it finishes` +
+        (once.length > 0 ? `; ${once.join(' and ')} run once per side, in round 1` : ''));
+    }
     const extras = (): ComparisonResult['extras'] => {
       const e = {
         ...(singles.before !== undefined && singles.after !== undefined ? { single_call: { before: singles.before, after: singles.after } } : {}),
