@@ -21,7 +21,7 @@ import { chartFnsSource, escapeHtml as esc } from './chart-fns.js';
 import { buildCharts, sideNames, type ChartSpec, type ReportInput } from './charts.js';
 import { fmtUs } from './format.js';
 import {
-  capacityConfigTable, capacityTable, comparisonNotes, comparisonTable, comparisonTitle, comparisonWarnings, configTable, roundsTable, queueTable, runTitle, scheduleStagesTable, seed003Tables, stageTable,
+  capacityConfigTable, capacityTable, comparisonHeadline, comparisonNotes, comparisonTable, comparisonTitle, comparisonWarnings, configTable, roundsTable, queueTable, runTitle, scheduleStagesTable, seed003Tables, stageTable,
   summaryTable, thresholdsTable, type TableData,
 } from './tables.js';
 import { capacitySlo, capacityVerdict } from './terminal.js';
@@ -191,6 +191,7 @@ function comparisonBody(cmp: Comparison, charts: ChartSpec[]): [string, string] 
   return [title, [
     `<header><h1>${esc(title)}</h1><p class="sub">before: ${esc(runTitle(cmp.before))}</p><p class="sub">after: ${esc(runTitle(cmp.after))}</p><p class="times">compared ${esc(cmp.created_at)}</p></header>`,
     warningsBox(warn),
+    ...(comparisonHeadline(cmp, an) !== null ? [`<p class="verdict" id="headline">${esc(comparisonHeadline(cmp, an)!)}</p>`] : []),
     section('Key figures', `<h3>before (${esc(b)})</h3>${kpis(runKpis(cmp.before), 'before')}<h3>after (${esc(a)})</h3>${kpis(runKpis(cmp.after), 'after')}`, 'summary'),
     section('Before and after', [
       table(comparisonTable(cmp, an), { claims: an.sync_async, cls: 'comparison' }),
