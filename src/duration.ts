@@ -1,18 +1,18 @@
 /**
  * gatectl's one duration grammar (issue 11 §6), used by every flag, environment variable and
  * scenario field that takes a duration: one or more `<number><unit>` parts with the units `ms`, `s`,
- * `m`, `h`, largest first and each at most once, e.g. `500ms`, `30s`, `1.5m`, `1m30s`, `2h`.
- * `3sec`, `100d`, `30 s` and a bare number are refused (a bare `0` only where "0 = never" is
+ * `m`, `h`, `d`, largest first and each at most once, e.g. `500ms`, `30s`, `1.5m`, `1m30s`, `2h`,
+ * `365d` (a quota window). `3sec`, `30 s`, `1s30m` and a bare number are refused (a bare `0` only where "0 = never" is
  * allowed). This module imports nothing but the error classes, so every layer may use it.
  */
 import { InvalidInputError } from './errors.js';
 
-const UNIT_MS = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 } as const;
-const UNIT_ORDER = ['h', 'm', 's', 'ms'] as const;
-const PART = /(\d+(?:\.\d+)?)(ms|h|m|s)/y;
+const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000, ms: 1 } as const;
+const UNIT_ORDER = ['d', 'h', 'm', 's', 'ms'] as const;
+const PART = /(\d+(?:\.\d+)?)(ms|d|h|m|s)/y;
 
 /** The JSON-schema pattern of the same grammar (for scenario files checked by ajv). */
-export const DURATION_PATTERN = '^(?=\\d)(\\d+(\\.\\d+)?h)?(\\d+(\\.\\d+)?m)?(\\d+(\\.\\d+)?s)?(\\d+(\\.\\d+)?ms)?$';
+export const DURATION_PATTERN = '^(?=\\d)(\\d+(\\.\\d+)?d)?(\\d+(\\.\\d+)?h)?(\\d+(\\.\\d+)?m)?(\\d+(\\.\\d+)?s)?(\\d+(\\.\\d+)?ms)?$';
 
 /** Options of {@link parseDurationMs}. */
 export interface DurationOptions {
@@ -34,7 +34,7 @@ export function parseDurationMs(input: string, name: string, opts: DurationOptio
   const value = text === '0' ? 0 : parseParts(text);
   if (value === undefined || (value === 0 && opts.allowZero !== true)) {
     const zero = opts.allowZero === true ? ' (or 0 for never)' : '';
-    throw new InvalidInputError(`${name} ${JSON.stringify(input)} is not a valid duration: use a number with a unit ms, s, m or h, largest first, e.g. 500ms, 20s, 1m30s or 2h${zero}`);
+    throw new InvalidInputError(`${name} ${JSON.stringify(input)} is not a valid duration: use a number with a unit ms, s, m, h or d, largest first, e.g. 500ms, 20s, 1m30s or 2h${zero}`);
   }
   if (opts.maxMs !== undefined && value > opts.maxMs) {
     throw new InvalidInputError(`${name} ${input} is longer than the limit of ${formatDurationMs(opts.maxMs)}${opts.limitHint !== undefined ? `: ${opts.limitHint}` : ''}`);
@@ -65,7 +65,7 @@ function parseParts(text: string): number | undefined {
   return Number.isFinite(total) ? total : undefined;
 }
 
-/** Formats ms in the same grammar, the largest units first: 90000 → `1m30s`, 250 → `250ms`, 0 → `0s`. */
+/** Formats ms in the same grammar, the largest units first: 90000 → `1m30s`, 250 → `250ms`, 31536000000 → `365d`, 0 → `0s`. */
 export function formatDurationMs(valueMs: number): string {
   if (valueMs === 0) return '0s';
   let rest = valueMs;

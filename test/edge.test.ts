@@ -127,14 +127,16 @@ test('a familiar CLI: short flags, -h, help by section, "did you mean", one dura
   const typo = await gatectl(['loda']);
   assert.equal(typo.code, 2);
   assert.match(typo.stderr, /'loda' is not a gatectl command\. Did you mean 'load'\?/);
-  for (const bad of ['3sec', '100d', '20', '1s30m']) {
+  for (const bad of ['3sec', '100days', '20', '1s30m']) {
     const r = await gatectl(['load', '-d', bad, '-c', '1', '--quiet']);
     assert.equal(r.code, 2, bad);
-    assert.match(r.stderr, /is not a valid duration: use a number with a unit ms, s, m or h/, bad);
+    assert.match(r.stderr, /is not a valid duration: use a number with a unit ms, s, m, h or d/, bad);
   }
-  const long = await gatectl(['load', '-d', '25h', '-c', '1', '--quiet']);
-  assert.equal(long.code, 2);
-  assert.match(long.stderr, /--duration 25h is longer than the limit of 24h: give --no-duration-limit/);
+  for (const long of ['25h', '100d']) {
+    const r = await gatectl(['load', '-d', long, '-c', '1', '--quiet']);
+    assert.equal(r.code, 2, long);
+    assert.match(r.stderr, new RegExp(`--duration ${long} is longer than the limit of 1d: give --no-duration-limit`));
+  }
   const out = path.join(tmp, 'short.json');
   const ok = await gatectl(['load', '-c', '4', '-d', '1s500ms', '-R', '8', '--quiet', '--json', '--out', out]);
   assert.equal(ok.code, 0, ok.stderr);

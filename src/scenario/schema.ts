@@ -13,7 +13,7 @@ export { DURATION_PATTERN };
 /** A percentage such as `1%` or `2.5%`. */
 const PERCENT_PATTERN = '^[0-9]+(\\.[0-9]+)?%$';
 
-const duration = (what: string) => ({ type: 'string', pattern: DURATION_PATTERN, description: `${what}: a number with a unit ms, s, m or h, largest first, e.g. 500ms, 30s, 1m30s` });
+const duration = (what: string) => ({ type: 'string', pattern: DURATION_PATTERN, description: `${what}: a number with a unit ms, s, m, h or d, largest first, e.g. 500ms, 30s, 1m30s` });
 const positive = (what: string) => ({ type: 'number', exclusiveMinimum: 0, description: `${what}: a number above 0` });
 const count = (what: string, minimum = 1) => ({ type: 'integer', minimum, description: `${what}: a whole number of at least ${minimum}` });
 const fraction = (what: string) => ({ type: 'number', minimum: 0, maximum: 1, description: `${what}: a fraction from 0 to 1, e.g. 0.01` });
