@@ -48,6 +48,7 @@ test('the in-process gateway runs in a child process; both sides\' CPU µs per r
     assert.ok((r.server!.cpu_us_per_response ?? 0) > 0);
     assert.ok((r.generator.cpu_us ?? 0) > 0, 'generator CPU µs');
     assert.ok((r.generator.cpu_us_per_response ?? 0) > 0);
+    assert.ok((r.server!.peak_rss_bytes ?? 0) > 10 * 1024 * 1024, 'the target process\'s own peak RSS');
     await gw.stop();
     stopped = true;
     assert.equal(alive(gw.pid), false, 'the child exited with stop()');

@@ -6,9 +6,10 @@
  *
  * Protocol (process.send, `serialization: 'advanced'`):
  * parent → child: `{ type: 'start', config }` (first), then `{ type: 'reset' | 'snapshot' | 'heap' | 'stop' }`;
- * child → parent: `{ type: 'ready', port, certPem, fingerprint }`, `{ type: 'snapshot', snapshot, cpuUs }`,
+ * child → parent: `{ type: 'ready', port, certPem, fingerprint }`, `{ type: 'snapshot', snapshot, cpuUs, peakRssBytes }`,
  * `{ type: 'heap', heap }`, `{ type: 'reset-done' }`, `{ type: 'stopped' }`, `{ type: 'error', error: WireError }`.
- * `cpuUs` is the CPU time (user + system) this process used since the last reset (or its start), µs.
+ * `cpuUs` is the CPU time (user + system) this process used since the last reset (or its start), µs;
+ * `peakRssBytes` its peak resident set size since it started, bytes.
  *
  * Lifetime: it ends after `stop` (the gateway drains within 10 s), and also when the parent goes
  * away (IPC disconnect: the parent exited or was killed) after a stop bounded by
@@ -66,7 +67,7 @@ process.on('message', (msg: { type: string; config?: GatewayConfig }) => {
       break;
     }
     case 'snapshot':
-      if (server !== null) send({ type: 'snapshot', snapshot: server.snapshot(), cpuUs: cpuSinceReset() });
+      if (server !== null) send({ type: 'snapshot', snapshot: server.snapshot(), cpuUs: cpuSinceReset(), peakRssBytes: process.resourceUsage().maxRSS * 1024 });
       break;
     case 'stop':
       void (server?.stop(10_000) ?? Promise.resolve()).finally(() => {

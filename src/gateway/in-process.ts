@@ -28,7 +28,7 @@ export interface InProcessGateway {
   ca: string;
   /** TargetHandle: resets the stage histograms */
   markSteadyStart(): Promise<void>;
-  /** TargetHandle: the gateway's snapshot as a ServerResult, with the child's CPU µs since markSteadyStart */
+  /** TargetHandle: the gateway's snapshot as a ServerResult, with the child's CPU µs since markSteadyStart and its peak RSS */
   serverResult(): Promise<ServerResult>;
   /** `quic://127.0.0.1:PORT` */
   url: string;
@@ -110,8 +110,8 @@ export async function startInProcessGateway(config: GatewayConfig): Promise<InPr
     throw err;
   }
   let stopping: Promise<void> | null = null;
-  const snapshotWithCpu = async (): Promise<{ snapshot: GatewaySnapshot; cpuUs: number }> => {
-    const p = waitFor<{ snapshot: GatewaySnapshot; cpuUs: number }>('snapshot', 10_000);
+  const snapshotWithCpu = async (): Promise<{ snapshot: GatewaySnapshot; cpuUs: number; peakRssBytes: number }> => {
+    const p = waitFor<{ snapshot: GatewaySnapshot; cpuUs: number; peakRssBytes: number }>('snapshot', 10_000);
     post({ type: 'snapshot' });
     return p;
   };
@@ -121,12 +121,13 @@ export async function startInProcessGateway(config: GatewayConfig): Promise<InPr
     ca: ready.certPem,
     markSteadyStart: () => handle.resetStages(),
     async serverResult() {
-      const { snapshot: snap, cpuUs } = await snapshotWithCpu();
+      const { snapshot: snap, cpuUs, peakRssBytes } = await snapshotWithCpu();
       return {
         source: 'in-process', stages: snap.stages, queue: { ...snap.queue }, processor: snap.processor === null ? null : { ...snap.processor }, counters: { ...snap.counters },
         ...(snap.transport != null ? { transport: snap.transport } : {}),
         ...(snap.cohorts !== undefined ? { cohorts: snap.cohorts as Record<string, Record<string, EncodedLatency>> } : {}),
         cpu_us: cpuUs,
+        peak_rss_bytes: peakRssBytes,
       };
     },
     url: gatewayUrl(config.transport, config.host, ready.port),

@@ -158,7 +158,11 @@ export interface GeneratorResult {
   event_loop_delay_max_ms: number;
   /** true when the generator, not the target, limited the run (see README) */
   generator_bound: boolean;
-  /** largest resident set size of the gatectl process (the in-process gateway's thread included, and the generator when --workers is 1), sampled once per second during this run, bytes */
+  /**
+   * largest resident set size of the gatectl process (the generator when --workers is 1), sampled
+   * once per second during this run, bytes. The in-process gateway runs in a process of its own
+   * since issue 14 §4: its peak is `server.peak_rss_bytes`
+   */
   peak_rss_bytes: number;
   /** with --workers > 1: largest resident set size of one generator child process, bytes */
   workers_peak_rss_bytes?: number;
@@ -192,6 +196,8 @@ export interface ServerResult {
   cpu_us?: number;
   /** cpu_us ÷ the responses the clients received, µs per response */
   cpu_us_per_response?: number;
+  /** in-process target: the peak resident set size of its process since it started, bytes */
+  peak_rss_bytes?: number;
 }
 
 /** One schedule stage of a run. Times in ms since the steady start; rates in requests/s. */
