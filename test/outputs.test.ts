@@ -67,11 +67,28 @@ test('SecondBuilder: per-second errors and violations from the running totals, t
   const s2 = b.fromTick({ ...tick, elapsed_s: 2, errors: 3, violations: 2 });
   assert.equal(s2.errors, 2);
   assert.equal(s2.violations, 2);
+  // the run's e2e: the two ticks' responses (2 + 2) and 20 more after the last tick, at 50 ms
+  const total = createHistogram();
+  total.add(h);
+  total.add(h);
+  for (let i = 0; i < 20; i++) recordUs(total, 50_000);
   const result = { steady_s: 2, client: { clients: 2, connected: 2, requests_sent: 25, responses: 24, unanswered: 1, connect_failures: 0, hello_failures: 0,
-    errors_by_code: { 503: 3 }, transport_errors: { closed: 1 }, violations: { reorders: 1, gaps: 1, duplicates: 1, notify_order_violations: 0 } } } as unknown as RunResult;
+    errors_by_code: { 503: 3 }, transport_errors: { closed: 1 }, violations: { reorders: 1, gaps: 1, duplicates: 1, notify_order_violations: 0 },
+    latency: { e2e: encodeLatency(total) } } } as unknown as RunResult;
   const end = b.tailSecond(result);
   assert.equal(end.phase, 'end');
+  assert.equal(end.responses, 6, '24 responses minus the ticks\' 9 + 9');
   assert.deepEqual(b.sums, { requests: 25, responses: 24, errors: 4, violations: 3 });
+  // 4 histogram samples in the ticks, 20 in the result beyond them, but 6 responses left: they disagree, so no latency is claimed
+  assert.equal(end.e2e_p50_us, 0);
+  const b2 = new SecondBuilder(parsePercentiles('95,max'));
+  b2.fromTick({ ...tick, responses_per_s: 2 });
+  b2.fromTick({ ...tick, responses_per_s: 2 });
+  const end2 = b2.tailSecond({ ...result, client: { ...result.client, responses: 24 } } as RunResult);
+  assert.equal(end2.responses, 20);
+  assert.equal(end2.e2e_p50_us, total.getValueAtPercentile(99), 'the remaining 20 responses\' e2e: the 50 ms ones');
+  assert.ok(Math.abs(end2.e2e_max_us! - total.maxValue) <= total.maxValue / 1000, 'max of the remainder, to the histogram\'s 3 digits (a subtraction keeps buckets, not exact values)');
+  assert.equal(end2.schedule_lag_p99_us, 0);
 });
 
 test('the Prometheus exporter serves the generator\'s figures in text format on 127.0.0.1', async () => {
@@ -152,6 +169,8 @@ test('load --workers 2 --out json= --out csv= --out FILE --metrics-port --percen
     assert.ok(seconds.length >= 2, `seconds: ${seconds.length}`);
     assert.deepEqual(lines.map((l) => l.type), [...seconds.map(() => 'second'), 'summary'], 'seconds first, the summary last');
     assert.equal(seconds.at(-1)!.phase, 'end');
+    const end = seconds.at(-1)!;
+    if (Number(end.responses) > 0) assert.ok(Number(end.e2e_p50_us) > 0 && Number(end.e2e_max_us) >= Number(end.e2e_p50_us), `the end second's e2e is that of its responses: ${JSON.stringify(end)}`);
     const sum = (rows: Record<string, unknown>[], k: string) => rows.reduce((a, r) => a + Number(r[k]), 0);
     assert.equal(sum(seconds, 'requests'), c.requests_sent);
     assert.equal(sum(seconds, 'responses'), c.responses);

@@ -15,7 +15,9 @@ import { cohortOf, clientVersionFor, GATECTL_CLIENT_VERSION } from '../src/proto
 import { InvalidInputError } from '../src/errors.js';
 import type { Connection, ConnectionHandlers } from '../src/transport/types.js';
 import type { RunResult } from '../src/metrics/result.js';
-import { loadOptions, waitFor } from './support.js';
+import path from 'node:path';
+import { loadScenario, parseScenario } from '../src/scenario/index.js';
+import { loadOptions, repoRoot, waitFor } from './support.js';
 
 test('isSlowClient picks exactly ⌊N·P/100⌋ clients, spread evenly', () => {
   for (const [n, p] of [[1000, 1], [1000, 2.5], [7, 50], [10, 100], [200, 10]] as const) {
@@ -136,4 +138,17 @@ test('slow readers: the write-stall timeout still closes a consumer stalled too 
   assert.ok((r.server!.counters.slow_consumer_closes as number) >= 1, `slow_consumer_closes ${r.server!.counters.slow_consumer_closes}`);
   assert.ok((r.client.slow!.transport_errors.closed_by_peer ?? 0) >= 1, JSON.stringify(r.client.slow!.transport_errors));
   assert.deepEqual(r.client.transport_errors, {}, 'no healthy client was closed');
+});
+
+test('scenario key slow_clients: the seed-001 scenario parses; a share outside 0–100 % or a bad key is refused', () => {
+  const s = loadScenario(path.join(repoRoot, 'scenarios/seed-001-slow-consumers.yaml'));
+  assert.deepEqual(s.slowClients, { percent: 1, readBytesPerS: 32_768, receiveWindowBytes: 1024 });
+  assert.equal(s.clients, 1000);
+  assert.equal(s.gateway.mode, undefined, 'compare sets the mode of each side');
+  const base = 'name: t\nclients: 10\nrate: 10\nduration: 1s\n';
+  assert.deepEqual(parseScenario(`${base}slow_clients: 2.5%\n`, 't.yaml').slowClients, { percent: 2.5, readBytesPerS: null, receiveWindowBytes: null });
+  assert.equal(parseScenario(base, 't.yaml').slowClients, null);
+  for (const bad of ['slow_clients: 150%', 'slow_clients: lots', 'slow_clients: { share: 1%, window: 5 }', 'slow_clients: { share: 1%, receive_window: 10 }']) {
+    assert.throws(() => parseScenario(`${base}${bad}\n`, 't.yaml'), (e: unknown) => e instanceof InvalidInputError && /slow_clients/.test((e as Error).message), bad);
+  }
 });

@@ -9,7 +9,7 @@
  * happened after the last tick; `tailSecond` adds that remainder from the result.
  */
 import type { RunResult } from '../metrics/result.js';
-import type { Histogram } from '../metrics/histogram.js';
+import { createHistogram, decodeHistogram, type Histogram } from '../metrics/histogram.js';
 import { totalErrors } from '../metrics/compare.js';
 import { statKey, type LatencyStat } from '../report/percentiles.js';
 
@@ -72,23 +72,20 @@ export class SecondBuilder {
   private lastViolations = 0;
   /** sums of the seconds built so far */
   readonly sums = { requests: 0, responses: 0, errors: 0, violations: 0 };
+  /** e2e of every tick so far (µs), to tell the `end` second's latencies from the result's total */
+  private readonly seen = createHistogram();
 
   constructor(private readonly stats: readonly LatencyStat[]) {}
 
   /** The LiveSecond of `t` (latency statistics read from its histogram, µs). */
   fromTick(t: TickLike, now = new Date()): LiveSecond {
-    const h = t.e2e;
-    const has = h.totalCount > 0;
+    this.seen.add(t.e2e);
     const out: Record<string, unknown> = {
       type: 'second', time: now.toISOString(), phase: t.phase, elapsed_s: t.elapsed_s, connected: t.connected, clients: t.clients,
       requests: t.requests_per_s, responses: t.responses_per_s, errors: t.errors - this.lastErrors, violations: t.violations - this.lastViolations,
       e2e_p50_us: t.e2e_p50_us, e2e_p99_us: t.e2e_p99_us,
     };
-    for (const s of this.stats) {
-      const key = `e2e_${statKey(s)}`;
-      if (key in out) continue;
-      out[key] = !has ? 0 : s.kind === 'percentile' ? h.getValueAtPercentile(s.p) : s.kind === 'min' ? h.getValueAtPercentile(0) : s.kind === 'max' ? h.maxValue : Math.round(h.mean * 10) / 10;
-    }
+    this.e2eStats(out, t.e2e);
     out.schedule_lag_p99_us = t.schedule_lag_p99_us;
     this.lastErrors = t.errors;
     this.lastViolations = t.violations;
@@ -96,10 +93,22 @@ export class SecondBuilder {
     return out as unknown as LiveSecond;
   }
 
+  /** Sets `e2e_<stat>_us` of `out` for every statistic not yet set, from `h` (0 when it is empty). */
+  private e2eStats(out: Record<string, unknown>, h: Histogram): void {
+    const has = h.totalCount > 0;
+    for (const s of this.stats) {
+      const key = `e2e_${statKey(s)}`;
+      if (key in out) continue;
+      out[key] = !has ? 0 : s.kind === 'percentile' ? h.getValueAtPercentile(s.p) : s.kind === 'min' ? h.getValueAtPercentile(0) : s.kind === 'max' ? h.maxValue : Math.round(h.mean * 10) / 10;
+    }
+  }
+
   /**
    * The remainder after the last tick: the result's totals (requests sent, responses, error
-   * responses + transport errors, violations) minus the seconds' sums, as a second with phase `end`
-   * and no latency figures (0). With it the seconds add up to the result exactly.
+   * responses + transport errors, violations) minus the seconds' sums, as a second with phase `end`.
+   * With it the seconds add up to the result exactly. Its e2e statistics are those of the
+   * remaining responses (the result's e2e histogram minus the ticks'; 0 when there are none or the
+   * two do not agree); its schedule lag is 0 (the ticks carry only its p99, not a histogram).
    */
   tailSecond(r: RunResult, now = new Date()): LiveSecond {
     const c = r.client;
@@ -110,7 +119,12 @@ export class SecondBuilder {
       requests: c.requests_sent - this.sums.requests, responses: c.responses - this.sums.responses, errors: errors - this.sums.errors,
       violations: v.reorders + v.gaps + v.duplicates + v.notify_order_violations - this.sums.violations,
     };
-    for (const k of e2eKeys(this.stats)) out[k] = 0;
+    const rest = decodeHistogram(c.latency.e2e.histogram);
+    rest.subtract(this.seen);
+    const agree = rest.totalCount === out.responses && rest.totalCount > 0;
+    out.e2e_p50_us = agree ? rest.getValueAtPercentile(50) : 0;
+    out.e2e_p99_us = agree ? rest.getValueAtPercentile(99) : 0;
+    this.e2eStats(out, agree ? rest : createHistogram());
     out.schedule_lag_p99_us = 0;
     this.add(out as unknown as LiveSecond);
     return out as unknown as LiveSecond;
