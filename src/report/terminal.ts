@@ -4,6 +4,7 @@ import { fmtUs } from './format.js';
 import type { ComparisonResult, RunResult } from '../metrics/result.js';
 import { capacityTable, comparisonHeadline, roundsTable, comparisonNotes, comparisonTable, comparisonTitle, comparisonWarnings, seed003Tables, queueTable, runTitle, scheduleStagesTable, stageTable, summaryTable, type TableData } from './tables.js';
 import type { CapacityResult } from '../metrics/capacity.js';
+import { cohortComparisonTable, cohortTable } from './cohorts.js';
 import { analyzeComparison, type Comparison, type ComparisonAnalysis } from '../metrics/compare.js';
 
 /** Draws a TableData as a box table without colours. */
@@ -38,6 +39,8 @@ export function renderRunTerminal(r: RunResult): string {
   if (sched !== null) parts.push('schedule stages (by intended send time):', drawTable(sched));
   const stages = stageTable(r);
   if (stages !== null) parts.push(`server stages (${r.server!.source}):`, drawTable(stages));
+  const cohorts = cohortTable(r);
+  if (cohorts !== null) parts.push(drawTable(cohorts));
   const q = queueTable(r);
   if (q !== null) parts.push(drawTable(q));
   return parts.join('\n') + '\n' + warnings(r);
@@ -58,9 +61,16 @@ export function renderComparisonTerminal(cmp: Comparison): string {
     ...headline(cmp, a),
     drawTable(comparisonTable(cmp, a)),
     ...roundsSection(cmp, a, drawTable),
+    ...cohortSection(cmp),
     ...seed003Section(cmp, drawTable),
     ...comparisonNotes(cmp, a),
   ].join('\n') + '\n' + (w.length === 0 ? '' : `\n${w.map((x) => `WARNING (${x.where}): ${x.text}`).join('\n')}\n`);
+}
+
+/** The healthy and slow sessions apart (`--slow-clients`, issue 14 §6), or nothing. */
+function cohortSection(cmp: Comparison): string[] {
+  const t = cohortComparisonTable(cmp);
+  return t === null ? [] : ['healthy and slow sessions apart (the gateway\'s send-queue stages per client cohort; factor = before ÷ after):', drawTable(t)];
 }
 
 function headline(cmp: Comparison, a: ComparisonAnalysis): string[] {
