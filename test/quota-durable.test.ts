@@ -13,11 +13,13 @@ import path, { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { InvalidInputError } from '../src/errors.js';
 import {
-  QuotaService, claimWalDir, describeRecovery, quotaStatsJson, resolveQuotaConfig, WAL_MARKER_FILE, type QuotaLogger,
+  QuotaService, claimWalDir, describeRecovery, quotaStatsJson, registerQuotaMetrics, resolveQuotaConfig, WAL_MARKER_FILE, type QuotaLogger,
 } from '../src/quota/index.js';
 import { QUOTA_SCHEMA, QUOTA_SCHEMA_V1, SqliteQuotaDb } from '../src/quota/sqlite.js';
 import { WAL_HEADER_BYTES } from '../src/vinequeue/index.js';
 import { getTransport } from '../src/transport/index.js';
+import { resolveGatewayConfig, type GatewayFlags } from '../src/config/resolve.js';
+import { Registry } from 'prom-client';
 import { RawClient, repoRoot, waitFor } from './support.js';
 
 const YEAR_TYPES = { requests: { limit: 1_000_000, window: '8760h' } };
@@ -127,12 +129,27 @@ test('durable service: a consume resolves once its event is in the WAL; batches 
   assert.equal(s.appended_events, 25);
   assert.equal(s.wal_depth_events, 5, 'the partial batch waits for the flush interval');
   assert.equal(s.replayed_events, 0);
+  const registry = new Registry();
+  registerQuotaMetrics(registry, q);
+  const prom = await registry.metrics();
+  assert.match(prom, /gatectl_quota_wal_depth_events 5/);
+  assert.match(prom, /gatectl_quota_wal_events_total\{state="appended"\} 25/);
   const checked = await q.checkQuota('u0', 'requests');
   assert.equal(checked.used, 7, 'u0 had 7 of the 20 applied (the cache takes the increments)');
   const stop = await q.stop(5000);
   assert.equal(stop.durable?.remaining, 0);
   assert.equal(storedUsage(join(dir, 'quota.db')), 25);
   assert.deepEqual(segments(walDir), [], 'every record acknowledged: no segment left');
+});
+
+test('flags: --quota-durable resolves to the WAL settings; its companions without it, an unknown fsync, or quota off are refused with the fix', () => {
+  const base: GatewayFlags = { host: '127.0.0.1', port: 0, transport: 'quic', 'upstream-latency': '1ms', 'upstream-distribution': 'fixed', 'before-notifies': 0, 'after-notifies': 0, mode: 'async' };
+  assert.equal(resolveGatewayConfig(base, {}).quotaDurable, undefined);
+  assert.deepEqual(resolveGatewayConfig({ ...base, 'quota-durable': true }, {}).quotaDurable, { walDir: '.gatectl/quota-wal', fsync: 'interval' });
+  assert.deepEqual(resolveGatewayConfig({ ...base, 'quota-durable': true, 'quota-wal-dir': 'w', 'quota-wal-fsync': 'always' }, {}).quotaDurable, { walDir: 'w', fsync: 'always' });
+  assert.throws(() => resolveGatewayConfig({ ...base, 'quota-wal-dir': 'w' }, {}), /--quota-wal-dir applies to --quota-durable: add --quota-durable/);
+  assert.throws(() => resolveGatewayConfig({ ...base, 'quota-durable': true, 'quota-wal-fsync': 'sometimes' }, {}), /--quota-wal-fsync "sometimes" is not supported: use one of interval, always/);
+  assert.throws(() => resolveGatewayConfig({ ...base, 'quota-durable': true, quota: 'off' }, {}), /--quota-durable needs quota on/);
 });
 
 /** Runs a child that consumes `n` events through the durable path, waits for `applied` of them to be in the store, says so, and waits to be killed. */
