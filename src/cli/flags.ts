@@ -104,7 +104,7 @@ export const capacityFlags = inGroup('CAPACITY', {
 });
 
 /** Outputs and report statistics of `load` (issue 12 §3-5). */
-export const outputFlags = {
+export const outputFlags = inGroup('OUTPUT', {
   out: Flags.string({
     description: 'repeatable: a bare FILE is the result JSON (default reports/run-<mode>-<time>.json); json=FILE also writes one JSON object per second and a final summary (NDJSON) while the run goes, csv=FILE one row per second (k6 --out)',
     multiple: true,
@@ -113,4 +113,4 @@ export const outputFlags = {
   dashboard: Flags.boolean({ description: 'serve a live page on 127.0.0.1 (--dashboard-port) that updates each second during the run and offers the HTML report at the end', default: false }),
   'dashboard-port': Flags.integer({ description: 'with --dashboard: its port on 127.0.0.1 (default 5665, as k6; 0 = any free port)', min: 0, max: 65535 }),
   'metrics-port': Flags.integer({ description: 'expose the load generator\'s own metrics (request rate, e2e latency histogram, clients connected, errors, violations) in Prometheus format at http://127.0.0.1:PORT/metrics during the run (0 = any free port)', min: 0, max: 65535 }),
-};
+});

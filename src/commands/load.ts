@@ -21,6 +21,7 @@ import { onInterrupt } from '../cli/interrupt.js';
 /** `gatectl load`: drive N QUIC clients against a gateway and record per-stage latency. */
 export default class Load extends BaseCommand {
   static description = 'Drive concurrent clients against a gateway (the in-process one unless --target) and record latency';
+  static usage = ['[-c CLIENTS] [-d DURATION] [-R RATE | --model closed] [--target URL] [FLAGS]'];
   static examples = [
     '<%= config.bin %> load --clients 1000 --duration 20s',
     '<%= config.bin %> load --mode sync --clients 200 --duration 10s --out reports/sync.json',
@@ -34,14 +35,14 @@ export default class Load extends BaseCommand {
   static flags = {
     ...gatewayFlags,
     ...loadFlags,
-    mode: Flags.string({ description: 'in-process gateway profile: sync or async', default: 'async' }),
-    target: Flags.string({ description: 'gateway URL (quic://HOST:PORT or tcp://HOST:PORT); default: start the in-process gateway' }),
-    monitor: Flags.string({ description: 'monitor URL of a remote target, to fetch its stage histograms' }),
-    insecure: Flags.boolean({ description: 'do not verify a remote target\'s certificate', default: false }),
-    ca: Flags.string({ description: 'PEM CA file to verify a remote target with' }),
+    mode: Flags.string({ helpGroup: 'GATEWAY', description: 'in-process gateway profile: sync or async', default: 'async' }),
+    target: Flags.string({ helpGroup: 'TARGET', description: 'gateway URL (quic://HOST:PORT or tcp://HOST:PORT); default: start the in-process gateway' }),
+    monitor: Flags.string({ helpGroup: 'TARGET', description: 'monitor URL of a remote target, to fetch its stage histograms' }),
+    insecure: Flags.boolean({ helpGroup: 'TARGET', description: 'do not verify a remote target\'s certificate', default: false }),
+    ca: Flags.string({ helpGroup: 'TARGET', description: 'PEM CA file to verify a remote target with' }),
     ...outputFlags,
     ...capacityFlags,
-    latency: Flags.boolean({ char: 'L', description: 'print the detailed percentile spectrum (wrk2 --latency), corrected and uncorrected', default: false }),
+    latency: Flags.boolean({ helpGroup: 'OUTPUT', char: 'L', description: 'print the detailed percentile spectrum (wrk2 --latency), corrected and uncorrected', default: false }),
   };
 
   /** the live outputs of this run (--out json=/csv=, --metrics-port, --dashboard), closed in finally() */
