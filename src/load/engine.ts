@@ -208,7 +208,8 @@ export class Slice {
           const conn = await (slow !== null ? await slow.dialer() : dialer).dial(s.host, s.port);
           this.m.connect.recordValue(Math.max(0, Math.round((performance.now() - t) * 1000)));
           c = slow !== null ? new LoadClient(id, slow.readers.wrap(conn), slow.metrics, false) : new LoadClient(id, conn, this.m, s.reconnect !== false);
-          c.onLost = this.onLost;
+          // a slow reader's loss (the gateway's write-stall close, seed 001) is the fault itself, not an outage
+          if (slow === null) c.onLost = this.onLost;
         } catch (err) {
           this.connectFailures++;
           this.firstConnectError ??= (err as Error).message;
@@ -492,7 +493,7 @@ export class Slice {
           k++;
           if (c.closed || c.backlog.length >= MAX_BACKLOG) {
             m.droppedIterations++;
-            if (c.lostAt > 0) m.droppedDisconnected++;
+            if (c.lostAt > 0 && c.onLost !== null) m.droppedDisconnected++;
           } else if (!c.connected || c.outstanding >= s.maxInFlight || c.backlog.length > 0) c.backlog.push(due);
           else {
             if (!c.held) {
@@ -524,7 +525,7 @@ export class Slice {
       open = false;
       for (const c of clients) {
         m.droppedIterations += c.backlog.length;
-        if (!c.connected && c.lostAt > 0) m.droppedDisconnected += c.backlog.length;
+        if (!c.connected && c.lostAt > 0 && c.onLost !== null) m.droppedDisconnected += c.backlog.length;
         c.backlog.clear();
         c.onAnswer = null;
       }
