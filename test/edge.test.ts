@@ -71,6 +71,9 @@ test('a failed threshold under --json prints the result (with its thresholds) an
   const rd = JSON.parse(rep.stdout) as { file: string; schema: string; report: string };
   assert.equal(rd.schema, 'gatectl.run/v1');
   assert.match(rd.report, /\|/, 'report --json carries the rendered report');
+  const pc = await gatectl(['report', out, '--percentiles', '50,95,max']);
+  assert.equal(pc.code, 0, pc.stderr);
+  assert.match(pc.stdout, /e2e p50 \/ p95 \/ max/, 'report --percentiles picks the statistics');
 });
 
 /** Starts `gatectl load`, sends SIGINT once the steady phase is under way, resolves when it exits. */

@@ -14,6 +14,7 @@ import {
   type MarkdownImage, type RenderOptions, type ReportInput,
 } from '../report/index.js';
 import { InvalidInputError } from '../errors.js';
+import { parsePercentiles, statLabel } from '../report/percentiles.js';
 
 /**
  * `gatectl report [FILE] --format markdown|json|table|hgrm|html|svg|png [--metric NAME] [--chart
@@ -38,6 +39,7 @@ export default class Report extends BaseCommand {
     images: Flags.string({ description: 'markdown: write the charts as SVG files into this directory and link them' }),
     width: Flags.integer({ description: 'svg/png/--images: width in px (default 1000)', min: 200, max: 8000 }),
     height: Flags.integer({ description: 'svg/png/--images: height in px (default: the chart\'s own, which grows with its legend)', min: 150, max: 8000 }),
+    percentiles: Flags.string({ description: 'latency statistics of the tables and key figures, in this order: percentiles and min, mean, max (default: the run\'s own --percentiles, else 50,90,95,99,99.9,max)' }),
     metric: Flags.string({ description: 'hgrm: latency to render: e2e, e2e_uncorrected, connect, schedule_lag or a server stage (e.g. enqueue_latency)', default: 'e2e' }),
     merge: Flags.string({ description: 'merge these run results exactly (histograms added, counters summed) into --out', multiple: true }),
     out: Flags.string({ description: 'write to this file (atomically) instead of stdout' }),
@@ -72,6 +74,12 @@ export default class Report extends BaseCommand {
     if (flags.images !== undefined && format !== 'markdown') throw new InvalidInputError(`--images DIR applies to --format markdown; for one chart use --format svg --chart KIND --out FILE`);
     if (format === 'png' && flags.out === undefined) throw new InvalidInputError('--format png writes binary data: give --out FILE.png (or use --format svg to print the chart as text)');
     const { file, result } = args.file !== undefined ? { file: args.file, result: await readReportFile(args.file) } : await newestResult('reports');
+    if (flags.percentiles !== undefined) {
+      const labels = parsePercentiles(flags.percentiles).map(statLabel);
+      if (result.schema === RUN_SCHEMA) result.percentiles = labels;
+      else if (result.schema === COMPARISON_SCHEMA) for (const r of [result.before, result.after]) r.percentiles = labels;
+      else throw new InvalidInputError(`--percentiles: ${file} is a capacity search, whose steps keep p50 and p99 only; drop --percentiles`);
+    }
     const opts: RenderOptions = {};
     if (format === 'hgrm' && result.schema === 'gatectl.run/v1') {
       opts.latency = findLatency(result, flags.metric);
