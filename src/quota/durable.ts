@@ -189,6 +189,7 @@ export class DurableQuotaLog {
       walSegmentBytes: 4 * 1024 * 1024,
       walFsync: this.fsync,
       walFsyncIntervalMs: opts.fsyncIntervalMs ?? 1000,
+      walSyncWrite: true, // the answer waits for this write: no thread-pool round trip (p50 about 2x lower, p99 2-3x in walbench)
     };
     this.queue = create<DurableQuotaEvent>(config, async (items) => {
       const now = Date.now();

@@ -13,7 +13,8 @@
  * UTF-8 JSON), snappy-compressed when the segment says so, then encrypted when it says so
  * (12-byte random IV | ciphertext | 16-byte GCM tag).
  *
- * Appends are group-committed: every record appended in one event-loop turn goes out in one writev,
+ * Appends are group-committed: every record appended in one event-loop turn goes out in one writev
+ * (on the libuv pool, or `writevSync` on the event loop with `walSyncWrite`),
  * followed by fdatasync when `walFsync` is `always` (else a timer runs fdatasync every
  * `walFsyncIntervalMs`). A segment is sealed beyond `walSegmentBytes` and deleted once every record
  * in it has been acknowledged by the sink (or skipped as corrupt) — never before.
@@ -24,6 +25,7 @@
  * position where a whole valid record starts.
  */
 import { createCipheriv, createDecipheriv, randomBytes, randomFillSync } from 'node:crypto';
+import { writevSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, stat, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -163,6 +165,24 @@ function checkHeader(file: string, h: Buffer, key: Buffer | null): number {
 }
 
 /**
+ * writevSync until all `bytes` of `bufs` are written (a short write continues where it stopped).
+ * Throws the fs error (ENOSPC, EIO…).
+ */
+function writeAllSync(fd: number, bufs: Buffer[], bytes: number): void {
+  let done = writevSync(fd, bufs);
+  while (done < bytes) {
+    let skip = done;
+    const rest: Buffer[] = [];
+    for (const b of bufs) {
+      if (skip >= b.length) { skip -= b.length; continue; }
+      rest.push(skip > 0 ? b.subarray(skip) : b);
+      skip = 0;
+    }
+    done += writevSync(fd, rest);
+  }
+}
+
+/**
  * The write-ahead log of one queue. Create with `Wal.open()`; then `append()` records, `read()` the
  * backlog through the cursor, `ack()` records the sink acknowledged, and `close()` at stop.
  */
@@ -175,6 +195,7 @@ export class Wal {
   private readonly key: Buffer | null;
   private readonly segmentBytes: number;
   private readonly fsyncAlways: boolean;
+  private readonly syncWrite: boolean;
   private nextId: number;
   private pending: { seg: Segment; buf: Buffer }[] = [];
   private group: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | null = null;
@@ -197,6 +218,7 @@ export class Wal {
     this.flags = (c.enableCompression ? FLAG_SNAPPY : 0) | (key !== null ? FLAG_AES : 0);
     this.segmentBytes = c.walSegmentBytes;
     this.fsyncAlways = c.walFsync === 'always';
+    this.syncWrite = c.walSyncWrite;
     this.nextId = nextId;
     if (!this.fsyncAlways) {
       this.fsyncTimer = setInterval(() => { void this.syncActive(); }, c.walFsyncIntervalMs);
@@ -406,7 +428,8 @@ export class Wal {
             bufs.unshift(makeHeader(seg.flags, this.key));
             bytes += WAL_HEADER_BYTES;
           }
-          await seg.fh.writev(bufs);
+          if (this.syncWrite) writeAllSync(seg.fh.fd, bufs, bytes);
+          else await seg.fh.writev(bufs);
           seg.durableBytes += bytes;
           this.dirty = true;
         }
