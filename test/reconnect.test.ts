@@ -156,6 +156,7 @@ test('target restart: SIGKILL at 3 s, started again on the same port at 4 s — 
     assert.equal(c.lost_on_disconnect, c.unanswered, 'lost_on_disconnect = the requests in flight at the loss (nothing else went unanswered)');
     assert.ok(c.lost_on_disconnect! > 0);
     assert.equal(w.lost_on_disconnect, c.lost_on_disconnect);
+    assert.equal(c.lost_unreachable, c.lost_on_disconnect, 'every session went silent: all of it was lost to the unreachable target');
     assert.deepEqual(c.violations, { reorders: 0, gaps: 0, duplicates: 0, notify_order_violations: 0 }, 'order checks restart with the new session');
     assert.equal(Object.keys(c.disconnected!.per_client_ms).length, clients);
     assert.ok(c.disconnected!.max_ms <= w.end_ms - w.detected_ms! + 50, 'a client is disconnected from its loss to its Hello');
@@ -226,8 +227,11 @@ test('outage windows: a slice\'s tracker opens at the first loss and closes at t
   const base = { client: { lost_on_disconnect: 0, dropped_disconnected: 0, outages: [] } } as unknown as RunResult;
   assert.equal(unreachableRequests(base), 0);
   assertTargetReachable(base);
-  const lost = { client: { lost_on_disconnect: 7, dropped_disconnected: 3, reconnects: 0, outages: merged } } as unknown as RunResult;
+  const lost = { client: { lost_on_disconnect: 9, lost_unreachable: 7, dropped_disconnected: 3, reconnects: 0, outages: merged } } as unknown as RunResult;
   assert.equal(unreachableRequests(lost), 10);
+  const gatewayClosed = { client: { lost_on_disconnect: 9, lost_unreachable: 0, dropped_disconnected: 0, reconnects: 2, outages: merged } } as unknown as RunResult;
+  assert.equal(unreachableRequests(gatewayClosed), 0, 'sessions the gateway closed and that came back at once: not unreachable');
+  assertTargetReachable(gatewayClosed);
   assert.throws(() => assertTargetReachable(lost), (e: Error & { code?: string }) => e.code === 'GATECTL_TARGET_UNREACHABLE' && /10 requests unanswered.*4\.3-5\.5 s \(not recovered\)/.test(e.message));
 });
 
@@ -286,7 +290,7 @@ test('load client: a lost session counts its requests in flight as lost_on_disco
   assert.equal(c.outstanding, 1);
   first.handlers!.close(new TransportError('QUIC connection timed out', PEER_IDLE_TIMEOUT_CODE));
   assert.deepEqual(lost, [1], 'onLost once, with the one request in flight');
-  assert.deepEqual([c.connected, c.closed, c.outstanding, m.lostOnDisconnect, m.disconnects, c.lostSilent], [false, false, 0, 1, 1, true]);
+  assert.deepEqual([c.connected, c.closed, c.outstanding, m.lostOnDisconnect, m.disconnects, c.lostSilent, m.lostUnreachable], [false, false, 0, 1, 1, true, 1]);
   assert.deepEqual(m.transportErrors, { idle_timeout: 1 });
   c.send(1, 1, action, 0);
   assert.equal(m.requestsSent, 3, 'nothing is sent while disconnected');
@@ -326,6 +330,6 @@ test('load client: a lost session counts its requests in flight as lost_on_disco
   await h;
   off.send(1, 1, action, 0);
   conn.handlers!.close();
-  assert.deepEqual([off.closed, off.connected, m2.lostOnDisconnect, told], [true, false, 1, 1]);
+  assert.deepEqual([off.closed, off.connected, m2.lostOnDisconnect, told, m2.lostUnreachable, off.lostCounted], [true, false, 1, 1, 0, false], 'a closed session is not counted unreachable yet (the slice decides)');
   assert.deepEqual(m2.transportErrors, { closed_by_peer: 1 });
 });

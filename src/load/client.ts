@@ -244,6 +244,8 @@ export class LoadClient {
   lostInFlight = 0;
   /** the last session ended because the peer was silent for the idle timeout (QUIC), not by a close */
   lostSilent = false;
+  /** the last session's lostInFlight is counted in lost_unreachable (at once for a silent peer; else when a redial fails or at the end) */
+  lostCounted = false;
   /** time this client spent disconnected and reconnected again, ms (the slice adds the last gap at the end) */
   disconnectedMs = 0;
   /**
@@ -326,6 +328,8 @@ export class LoadClient {
     m.disconnects++;
     this.lostAt = performance.now();
     this.lostSilent = silent;
+    this.lostCounted = silent;
+    if (silent) m.lostUnreachable += this.lostInFlight;
     if (!this.reconnect) this.closed = true;
     this.onLost?.(this);
   }

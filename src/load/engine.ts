@@ -307,6 +307,7 @@ export class Slice {
         reconnects: m.reconnects,
         reconnectFailures: m.reconnectFailures,
         lostOnDisconnect: m.lostOnDisconnect,
+        lostUnreachable: m.lostUnreachable + this.lostNotBack(),
         droppedDisconnected: m.droppedDisconnected,
         disconnectedMsByClient: this.disconnectedMs(start, steadyEnd),
         outages: this.outages.windows(start, steadyStartEpochMs, steadyEnd),
@@ -346,6 +347,13 @@ export class Slice {
   private async transportStats(): Promise<TransportStats | null> {
     const re = this.redialer !== null ? await this.redialer.catch(() => null) : null;
     return sumTransportStats([this.dialer?.stats?.() ?? null, re?.stats?.() ?? null]);
+  }
+
+  /** Requests in flight on sessions lost and not back at the end, not yet counted as lost to an unreachable target. */
+  private lostNotBack(): number {
+    let n = 0;
+    for (const c of this.clients) if (c.lostAt > 0 && !c.lostCounted && c.onLost !== null) n += c.lostInFlight;
+    return n;
   }
 
   /** Per client (user id), ms disconnected within [start, end] (performance.now() ms); only those > 0. */
@@ -392,6 +400,11 @@ export class Slice {
       conn = await (await this.redialer).dial(s.host, s.port);
     } catch (err) {
       m.reconnectFailures++;
+      // the target does not answer a dial: what the lost session had in flight was lost to an unreachable target
+      if (!c.lostCounted) {
+        c.lostCounted = true;
+        m.lostUnreachable += c.lostInFlight;
+      }
       throw err;
     }
     if (this.stopped || c.closed) {

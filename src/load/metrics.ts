@@ -42,6 +42,11 @@ export class ClientMetrics {
   disconnects = 0;
   /** requests in flight when their session was lost (never answered) */
   lostOnDisconnect = 0;
+  /**
+   * the part of lostOnDisconnect lost because the target was unreachable: the session went silent
+   * (client idle timeout), or a reconnect could not dial it, or it was not back by the end
+   */
+  lostUnreachable = 0;
   /** sessions set up again after a loss (dial + Hello 200) */
   reconnects = 0;
   /** reconnect attempts that failed (dial, handshake timeout, Hello refused) */

@@ -124,6 +124,8 @@ export interface ReconnectCounts {
   reconnectFailures: number;
   /** requests in flight when their session was lost */
   lostOnDisconnect: number;
+  /** the part of lostOnDisconnect lost to an unreachable target (silent, not dialable, or not back by the end) */
+  lostUnreachable: number;
   /** open model: arrivals never sent because their client was disconnected */
   droppedDisconnected: number;
   /** ms each client (user id) spent disconnected during the steady phase, only those > 0 */
@@ -134,7 +136,7 @@ export interface ReconnectCounts {
 
 /** The ClientResult fields of issue 15 from the slices' counts (summed; windows merged; per-client times joined). */
 export function reconnectResult(parts: readonly ReconnectCounts[]): Pick<ClientResult,
-  'disconnects' | 'reconnects' | 'reconnect_failures' | 'lost_on_disconnect' | 'dropped_disconnected' | 'disconnected' | 'outages'> {
+  'disconnects' | 'reconnects' | 'reconnect_failures' | 'lost_on_disconnect' | 'lost_unreachable' | 'dropped_disconnected' | 'disconnected' | 'outages'> {
   const sum = (f: (p: ReconnectCounts) => number): number => parts.reduce((a, p) => a + f(p), 0);
   const perClient: Record<string, number> = {};
   for (const p of parts) Object.assign(perClient, p.disconnectedMsByClient);
@@ -144,6 +146,7 @@ export function reconnectResult(parts: readonly ReconnectCounts[]): Pick<ClientR
     reconnects: sum((p) => p.reconnects),
     reconnect_failures: sum((p) => p.reconnectFailures),
     lost_on_disconnect: sum((p) => p.lostOnDisconnect),
+    lost_unreachable: sum((p) => p.lostUnreachable),
     dropped_disconnected: sum((p) => p.droppedDisconnected),
     disconnected: { clients: times.length, total_ms: times.reduce((a, t) => a + t, 0), max_ms: times.reduce((a, t) => Math.max(a, t), 0), per_client_ms: perClient },
     outages: mergeOutageWindows(parts.flatMap((p) => p.outages)),
@@ -162,12 +165,15 @@ export function outageWarnings(c: ReturnType<typeof reconnectResult>, clients: n
 }
 
 /**
- * Requests that went unanswered because the target was unreachable: those in flight when a session
- * was lost (`lost_on_disconnect`) plus arrivals never sent because their client was disconnected
- * (`dropped_disconnected`). 0 for results without these fields.
+ * Requests that went unanswered because the target was unreachable: those in flight on a session
+ * lost to an unreachable target (`lost_unreachable`: the target went silent for the client idle
+ * timeout, a reconnect could not dial it, or the session was not back by the end; a session the
+ * gateway closed and that reconnected at once does not count) plus arrivals never sent because
+ * their client was disconnected (`dropped_disconnected`). 0 for results without these fields.
  */
 export function unreachableRequests(result: RunResult): number {
-  return (result.client.lost_on_disconnect ?? 0) + (result.client.dropped_disconnected ?? 0);
+  const c = result.client;
+  return (c.lost_unreachable ?? c.lost_on_disconnect ?? 0) + (c.dropped_disconnected ?? 0);
 }
 
 /**
@@ -184,7 +190,7 @@ export function assertTargetReachable(result: RunResult): void {
   const c = result.client;
   const windows = (c.outages ?? []).map((w) => `${(w.start_ms / 1000).toFixed(1)}-${(w.end_ms / 1000).toFixed(1)} s${w.recovered ? '' : ' (not recovered)'}`);
   throw new TransportError(
-    `the target was unreachable: ${n} requests unanswered (lost_on_disconnect ${c.lost_on_disconnect ?? 0}, dropped while disconnected ${c.dropped_disconnected ?? 0}); ` +
+    `the target was unreachable: ${n} requests unanswered (lost with their session ${c.lost_unreachable ?? c.lost_on_disconnect ?? 0}, dropped while disconnected ${c.dropped_disconnected ?? 0}); ` +
     `outages ${windows.length > 0 ? windows.join(', ') : 'none recorded'}, reconnects ${c.reconnects ?? 0}`,
     'GATECTL_TARGET_UNREACHABLE',
   );

@@ -99,6 +99,12 @@ export interface ClientResult {
   reconnect_failures?: number;
   /** requests in flight when their session was lost: never answered, so also part of `unanswered` */
   lost_on_disconnect?: number;
+  /**
+   * the part of lost_on_disconnect lost to an unreachable target: the session went silent (client
+   * idle timeout), a reconnect could not dial the target, or the session was not back by the end
+   * (a session the gateway closed and that reconnected at once is not counted)
+   */
+  lost_unreachable?: number;
   /** open model: arrivals never sent because their client was disconnected when the schedule ended (part of dropped_iterations) */
   dropped_disconnected?: number;
   /** time clients spent disconnected during the steady phase: clients that were, sum and longest, ms; per client (user id → ms, only those > 0) */
