@@ -59,7 +59,7 @@ test('SecondBuilder: per-second errors and violations from the running totals, t
   const h = createHistogram();
   recordUs(h, 1000);
   recordUs(h, 3000);
-  const tick = { phase: 'steady' as const, elapsed_s: 1, connected: 2, clients: 2, requests_per_s: 10, responses_per_s: 9, errors: 1, violations: 0, e2e_p50_us: 1000, e2e_p99_us: 3000, schedule_lag_p99_us: 5, e2e: h };
+  const tick = { phase: 'steady' as const, elapsed_s: 1, connected: 2, clients: 2, requests_per_s: 10, responses_per_s: 9, errors: 1, violations: 0, e2e_p50_us: 1000, e2e_p99_us: 3000, schedule_lag_p99_us: 5, requests_total: 10, responses_total: 9, e2e: h };
   const s1 = b.fromTick(tick);
   assert.equal(s1.errors, 1);
   assert.equal(s1.e2e_p95_us, h.getValueAtPercentile(95));

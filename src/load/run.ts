@@ -14,7 +14,8 @@ import type { TransportName, TransportStats } from '../transport/types.js';
 import { sumTransportStats } from '../transport/util.js';
 import { WEBTRANSPORT_PATH, webtransportMode } from '../transport/webtransport.js';
 import { errorFromWire, InvalidInputError, TransportError, type WireError } from '../errors.js';
-import { decodeHistogram, encodeHistogram, encodeLatency, mergeHistograms, type Histogram } from '../metrics/histogram.js';
+import { decodeHistogram, encodeHistogram, encodeLatency, mergeHistograms } from '../metrics/histogram.js';
+import type { ProgressTick } from '../metrics/progress.js';
 import { RUN_SCHEMA, type RunResult, type ServerResult, type SlowClientsResult, type TimeSeriesPoint, type ViolationCounts } from '../metrics/result.js';
 import { outageWarnings, reconnectResult } from './outage.js';
 import { mergeSlowPartials } from './slow-reader.js';
@@ -80,31 +81,8 @@ export interface LoadOptions extends DriveOptions {
   onTick?: (t: ProgressTick) => void;
 }
 
-/** What the progress display receives once per second. */
-export interface ProgressTick {
-  phase: 'connecting' | 'steady' | 'draining';
-  elapsed_s: number;
-  connected: number;
-  clients: number;
-  requests_per_s: number;
-  responses_per_s: number;
-  e2e_p99_us: number;
-  errors: number;
-  /** e2e p50 of the responses received in the last second, µs (0 when none) */
-  e2e_p50_us: number;
-  /** schedule lag p99 of the requests sent in the last second, µs (0 when none) */
-  schedule_lag_p99_us: number;
-  /** protocol violations since the run began (reorders + gaps + duplicates + notify order) */
-  violations: number;
-  /** requests sent and responses received since the run began (all generator processes) */
-  requests_total: number;
-  responses_total: number;
-  /**
-   * e2e of the responses received in the last second, µs, merged over the generator processes: a
-   * new histogram per tick that the receiver may keep (the live outputs fold it into their totals)
-   */
-  e2e: Histogram;
-}
+/** What the progress display and the live outputs receive once per second (it lives in metrics/, below src/output/). */
+export type { ProgressTick };
 
 /** Event-loop delay p99 above this (ms) marks a run generator_bound. */
 export const GENERATOR_BOUND_ELD_P99_MS = 20;

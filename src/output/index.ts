@@ -13,7 +13,8 @@
 import type { RunResult } from '../metrics/result.js';
 import { renderHtml } from '../report/html.js';
 import { statKey, statLabel, type LatencyStat } from '../report/percentiles.js';
-import { SecondBuilder, type TickLike } from './second.js';
+import { SecondBuilder } from './second.js';
+import type { ProgressTick } from '../metrics/progress.js';
 import { csvWriter, ndjsonWriter, runSummaryLine, type SecondsWriter } from './files.js';
 import { startPromExporter, type PromExporter } from './prom.js';
 import { readEchartsBundle, startDashboard, type Dashboard } from './dashboard.js';
@@ -21,7 +22,7 @@ import type { LiveOutputKind } from './spec.js';
 
 export { parseOutSpecs, LIVE_OUTPUT_KINDS, type OutSpecs, type LiveOutputKind } from './spec.js';
 export { DEFAULT_DASHBOARD_PORT } from './dashboard.js';
-export type { LiveSecond, TickLike } from './second.js';
+export type { LiveSecond } from './second.js';
 export type { RunSummaryLine } from './files.js';
 
 /** What to start. */
@@ -39,8 +40,8 @@ export interface LiveOutputOptions {
   clients: number;
 }
 
-/** The tick a live output receives: TickLike plus the run's running totals. */
-export type LiveTick = TickLike & { requests_total: number; responses_total: number };
+/** The tick a live output receives (the load run's ProgressTick, with the run's running totals). */
+export type LiveTick = ProgressTick;
 
 /** Started outputs. */
 export interface LiveOutputs {

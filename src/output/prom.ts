@@ -22,7 +22,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { computedMetric, hdrToPromValues, prepareHdrConversion } from '../metrics/prom.js';
 import { createHistogram } from '../metrics/histogram.js';
 import { listenLocal, type LocalServer } from './http.js';
-import type { TickLike } from './second.js';
+import type { ProgressTick } from '../metrics/progress.js';
 
 const PHASES = ['connecting', 'steady', 'draining', 'done'] as const;
 
@@ -30,7 +30,7 @@ const PHASES = ['connecting', 'steady', 'draining', 'done'] as const;
 export interface PromExporter {
   readonly server: LocalServer;
   /** Folds one progress tick into the figures. */
-  tick(t: TickLike & { requests_total: number; responses_total: number }): void;
+  tick(t: ProgressTick): void;
   /** Marks the run finished (phase `done`); the figures stay until close. */
   done(): void;
   close(): Promise<void>;

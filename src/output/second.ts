@@ -9,28 +9,11 @@
  * happened after the last tick; `tailSecond` adds that remainder from the result.
  */
 import type { RunResult } from '../metrics/result.js';
+import type { ProgressTick } from '../metrics/progress.js';
 import { createHistogram, decodeHistogram, type Histogram } from '../metrics/histogram.js';
 import { totalErrors } from '../metrics/compare.js';
 import { statKey, type LatencyStat } from '../report/percentiles.js';
 
-/** What the live outputs read from a tick (a structural subset of load/run.ts ProgressTick). */
-export interface TickLike {
-  phase: 'connecting' | 'steady' | 'draining';
-  elapsed_s: number;
-  connected: number;
-  clients: number;
-  requests_per_s: number;
-  responses_per_s: number;
-  /** errors since the run began */
-  errors: number;
-  /** protocol violations since the run began */
-  violations: number;
-  e2e_p50_us: number;
-  e2e_p99_us: number;
-  schedule_lag_p99_us: number;
-  /** e2e of the last second's responses, µs */
-  e2e: Histogram;
-}
 
 /** One second of a run (or the `end` remainder), as written to NDJSON and CSV. */
 export interface LiveSecond {
@@ -78,7 +61,7 @@ export class SecondBuilder {
   constructor(private readonly stats: readonly LatencyStat[]) {}
 
   /** The LiveSecond of `t` (latency statistics read from its histogram, µs). */
-  fromTick(t: TickLike, now = new Date()): LiveSecond {
+  fromTick(t: ProgressTick, now = new Date()): LiveSecond {
     this.seen.add(t.e2e);
     const out: Record<string, unknown> = {
       type: 'second', time: now.toISOString(), phase: t.phase, elapsed_s: t.elapsed_s, connected: t.connected, clients: t.clients,
