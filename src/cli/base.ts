@@ -3,8 +3,9 @@
  * `catch()`; the code → exit-code list is ./exit-codes.ts). Without `--json`, one clear line on
  * stderr (and, for a usage error, one line pointing to `--help`, not the whole usage). With
  * `--json`, stdout carries exactly one JSON document: the command's result, or
- * `{"error":{"code","message"}}` — and for a failed threshold or an interrupted run, the result
- * that was written (its `thresholds` / `interrupted` say why), then exit 99 / 130.
+ * `{"error":{"code","message"}}` — and for a failed threshold, an interrupted run or an unreachable
+ * target, the result that was written (its `thresholds` / `interrupted` / outages say why), then
+ * exit 99 / 130 / 1.
  */
 import { Command, Errors } from '@oclif/core';
 import { errorToWire, type WireError } from '../errors.js';
@@ -27,7 +28,7 @@ export abstract class BaseCommand extends Command {
     const exit = exitCodeOf(wire);
     const json = this.jsonFlagGiven();
     if (json) {
-      const withResult = this.resultForJson !== undefined && (exit === EXIT.threshold || exit === EXIT.interrupted);
+      const withResult = this.resultForJson !== undefined && (exit === EXIT.threshold || exit === EXIT.interrupted || wire.code === 'GATECTL_TARGET_UNREACHABLE');
       process.stdout.write(JSON.stringify(withResult ? this.resultForJson : { error: wire }, null, 2) + '\n');
     }
     if (wire.code === 'GATECTL_ERROR') {

@@ -5,7 +5,7 @@
  * | exit | meaning |
  * |---|---|
  * | 0 | ok |
- * | 1 | runtime failure: network, target, I/O, anything not listed |
+ * | 1 | runtime failure: network, target, I/O, anything not listed; `load` whose requests went unanswered because the target was unreachable (`GATECTL_TARGET_UNREACHABLE`, the result written first) |
  * | 2 | bad usage or input: a flag, environment variable, scenario or result file; the address in use |
  * | 99 | a threshold failed (k6's code); the result was written first |
  * | 130 | interrupted by SIGINT (Ctrl-C); the partial result was written first |
