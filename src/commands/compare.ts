@@ -4,7 +4,10 @@ import { BaseCommand } from '../cli/base.js';
 import { capacityFlags, gatewayFlags, loadFlags } from '../cli/flags.js';
 import { executeCapacity, executeRun } from '../cli/execute.js';
 import { runRounds } from '../cli/rounds.js';
-import { resolveCapacityOptions, resolveLoadOptions } from '../config/load.js';
+import { resolveCapacityOptions } from '../config/load.js';
+import { parseDurationMs } from '../duration.js';
+import type { LoadOptions } from '../load/run.js';
+import { stagesToSchedule } from '../scenario/schedule.js';
 import type { CapacityResult } from '../metrics/capacity.js';
 import { MODES } from '../config/resolve.js';
 import { applyThresholds, setupRun, type RunFlags } from '../cli/run-setup.js';
@@ -107,10 +110,20 @@ export default class Compare extends BaseCommand {
     // every setup first: a bad scenario, threshold or flag fails before anything runs
     const setups = { before: setupRun({ ...flags, port: 0, mode: beforeMode } as RunFlags, typed, { remote: false, mode: beforeMode }),
       after: setupRun({ ...flags, port: 0, mode: afterMode } as RunFlags, typed, { remote: false, mode: afterMode }) };
-    const single = resolveLoadOptions({ ...flags, clients: 1, duration: flags['single-call-duration'], model: 'closed', concurrency: 1, 'think-time': '0ms', rate: undefined, 'rate-per-client': undefined, workers: 1, shard: undefined }, 'single');
+    // the single-call run and the capacity search derive their options from the typed run options (issue 11 §4)
+    const { shard, startAtEpochMs, slowClients, ...base } = setups.before.load; // one process, no shard, no start time, no slow readers
+    const singleMs = parseDurationMs(flags['single-call-duration'], '--single-call-duration');
+    const single: LoadOptions = {
+      ...base, clients: 1, model: 'closed', concurrency: 1, thinkTimeMs: 0, workers: 1, label: 'single', scheduleLabel: 'closed, 1 in flight per client',
+      schedule: stagesToSchedule({ model: 'closed', clients: 1, rate: null, ratePerClient: null, stages: [{ kind: 'steady', durationMs: singleMs }] }),
+    };
     // the search uses the run's client count (the scenario's, if any) and starts at --start-rate (default 100/s)
-    const capFlags = { ...flags, clients: setups.before.load.clients, scenario: undefined, rate: String(flags['start-rate'] ?? 100), 'rate-per-client': undefined };
-    const capacity = flags['find-max'] ? resolveCapacityOptions(capFlags, resolveLoadOptions({ ...capFlags, model: 'open', 'rate-per-client': undefined }, 'capacity')) : null;
+    const startRate = flags['start-rate'] ?? 100;
+    const capBase: LoadOptions = {
+      ...base, model: 'open', scheduleLabel: `constant ${startRate}/s`,
+      schedule: stagesToSchedule({ model: 'open', clients: base.clients, rate: startRate, ratePerClient: null, stages: [{ kind: 'steady', durationMs: base.schedule.durationMs }] }),
+    };
+    const capacity = flags['find-max'] ? resolveCapacityOptions({ ...flags, scenario: undefined }, capBase) : null;
     const singles: Partial<Record<Side, RunResult>> = {};
     const caps: Partial<Record<Side, CapacityResult>> = {};
     const roundsDir = `${out.replace(/\.json$/, '')}.rounds`;
@@ -147,8 +160,7 @@ export default class Compare extends BaseCommand {
       if (th.length > 0 && !quiet) this.note(`${label} round ${round + 1} ${renderThresholds(th)}`);
       if (round === 0 && capacity !== null && !signal.aborted) {
         if (!quiet) this.note(`-- ${label}: capacity search from ${capacity.startRate}/s`);
-        const capLoad = resolveLoadOptions({ ...capFlags, model: 'open', 'rate-per-client': undefined }, label);
-        caps[side] = await executeCapacity(capLoad, capacity, gateway, null, !quiet,
+        caps[side] = await executeCapacity({ ...capBase, label }, capacity, gateway, null, !quiet,
           (s) => { if (!quiet) this.note(`step ${s.rate}/s: ${s.ok ? 'held' : `broke (${s.failed.join('; ')})`}`); }, signal);
       }
       return run;
