@@ -40,6 +40,7 @@ export function parseMinChange(text: string): number {
  */
 export default class Compare extends BaseCommand {
   static description = 'Before/after comparison: run the same load against the sync and async gateway in repeated rounds (medians, 95% intervals, saturation verdicts), or compare two saved results';
+  static usage = ['sync async [-c CLIENTS] [-d DURATION] [--repeat N] [FLAGS]', 'BEFORE.json AFTER.json [--allow-different]'];
   static examples = [
     '<%= config.bin %> compare sync async --clients 1000 --duration 20s --repeat 3',
     '<%= config.bin %> compare reports/run-sync.json reports/run-async.json',
@@ -53,12 +54,12 @@ export default class Compare extends BaseCommand {
     ...gatewayFlags,
     ...loadFlags,
     ...capacityFlags,
-    'single-call': Flags.boolean({ description: 'also measure each side with one client and one request in flight (seed 003 单次API调用), in the first round', default: false }),
-    'single-call-duration': Flags.string({ description: 'length of the single-call run', default: '3s' }),
-    repeat: Flags.integer({ description: 'rounds per side, run in alternating order (ABBA…), each against a fresh gateway; rows show the median of the rounds and a 95% bootstrap interval of the factor (1 = one run per side, interval over its seconds)', default: 3 }),
-    'min-change': Flags.string({ description: 'a factor whose change is smaller than this (e.g. 5% or 0.05) is "no significant change", even when its interval excludes 1', default: '5%' }),
-    'allow-different': Flags.boolean({ description: 'compare two result files whose load shapes differ (clients, rate/model, duration, payload, transport, scenario); the differences are listed in every output', default: false }),
-    out: Flags.string({ description: 'comparison file (default reports/compare-<before>-vs-<after>-<time>.json); each round\'s runs go to <out>.rounds/ as they finish' }),
+    'single-call': Flags.boolean({ helpGroup: 'COMPARE', description: 'also measure each side with one client and one request in flight (seed 003 单次API调用), in the first round', default: false }),
+    'single-call-duration': Flags.string({ helpGroup: 'COMPARE', description: 'length of the single-call run', default: '3s' }),
+    repeat: Flags.integer({ helpGroup: 'COMPARE', description: 'rounds per side, run in alternating order (ABBA…), each against a fresh gateway; rows show the median of the rounds and a 95% bootstrap interval of the factor (1 = one run per side, interval over its seconds)', default: 3 }),
+    'min-change': Flags.string({ helpGroup: 'COMPARE', description: 'a factor whose change is smaller than this (e.g. 5% or 0.05) is "no significant change", even when its interval excludes 1', default: '5%' }),
+    'allow-different': Flags.boolean({ helpGroup: 'COMPARE', description: 'compare two result files whose load shapes differ (clients, rate/model, duration, payload, transport, scenario); the differences are listed in every output', default: false }),
+    out: Flags.string({ helpGroup: 'OUTPUT', description: 'comparison file (default reports/compare-<before>-vs-<after>-<time>.json); each round\'s runs go to <out>.rounds/ as they finish' }),
   };
 
   async run(): Promise<ComparisonResult> {
