@@ -147,4 +147,5 @@ test('a familiar CLI: short flags, -h, help by section, "did you mean", one dura
   assert.deepEqual([res.config.clients, res.config.duration_ms, res.config.rate_per_s], [4, 1500, 8]);
   assert.ok(res.steady_s >= 1.45, `the rate is over the requested 1.5 s, not up to the last arrival: steady_s ${res.steady_s}`);
   assert.ok(Math.abs(res.client.requests_per_s - 8) <= 1, `requests_per_s ${res.client.requests_per_s}`);
+  assert.ok(!existsSync(path.join(tmp, '.gatectl')), 'load keeps no state file in the current directory (its in-process gateway gets a temporary one)');
 });

@@ -145,7 +145,7 @@ test('durable service: a consume resolves once its event is in the WAL; batches 
 test('flags: --quota-durable resolves to the WAL settings; its companions without it, an unknown fsync, or quota off are refused with the fix', () => {
   const base: GatewayFlags = { host: '127.0.0.1', port: 0, transport: 'quic', 'upstream-latency': '1ms', 'upstream-distribution': 'fixed', 'before-notifies': 0, 'after-notifies': 0, mode: 'async' };
   assert.equal(resolveGatewayConfig(base, {}).quotaDurable, undefined);
-  assert.deepEqual(resolveGatewayConfig({ ...base, 'quota-durable': true }, {}).quotaDurable, { walDir: '.gatectl/quota-wal', fsync: 'interval' });
+  assert.deepEqual(resolveGatewayConfig({ ...base, 'quota-durable': true }, {}, '/srv/gatectl').quotaDurable, { walDir: '/srv/gatectl/quota-wal', fsync: 'interval' });
   assert.deepEqual(resolveGatewayConfig({ ...base, 'quota-durable': true, 'quota-wal-dir': 'w', 'quota-wal-fsync': 'always' }, {}).quotaDurable, { walDir: 'w', fsync: 'always' });
   assert.throws(() => resolveGatewayConfig({ ...base, 'quota-wal-dir': 'w' }, {}), /--quota-wal-dir applies to --quota-durable: add --quota-durable/);
   assert.throws(() => resolveGatewayConfig({ ...base, 'quota-durable': true, 'quota-wal-fsync': 'sometimes' }, {}), /--quota-wal-fsync "sometimes" is not supported: use one of interval, always/);

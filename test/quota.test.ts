@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Registry } from 'prom-client';
 import { InvalidInputError } from '../src/errors.js';
+import { defaultStateDir, stateFiles } from '../src/state-dir.js';
 import {
   QuotaService, QuotaExceededError, QuotaStoreError, openSqliteQuotaStore, resolveQuotaConfig, quotaStatsJson, quotaHealthJson,
   registerQuotaMetrics, DEFAULT_CONSUMER_CONFIG, type QuotaConfigInput, type QuotaStore, type QuotaLogger, type UsageIncrement,
@@ -72,7 +73,8 @@ test('config: seed defaults, presets, overrides win', () => {
   assert.deepEqual({ ...d.consumer }, { workerCount: 3, channelSize: 1000, batchSize: 10, flushIntervalMs: 5000, retryAttempts: 3, retryDelayMs: 100 });
   assert.deepEqual({ ...d.consumer }, { ...DEFAULT_CONSUMER_CONFIG });
   assert.equal(d.enabled, true);
-  assert.equal(d.store.path, '.gatectl/quota.db');
+  assert.equal(d.store.path, stateFiles(defaultStateDir()).quotaDb, 'the state directory, not the current one');
+  assert.equal(resolveQuotaConfig({ defaultStorePath: '/x/q.db' }).store.path, '/x/q.db');
   const hc = resolveQuotaConfig({ preset: 'high-concurrency' }).consumer;
   assert.deepEqual([hc.workerCount, hc.channelSize, hc.batchSize, hc.flushIntervalMs], [5, 2000, 20, 3000]);
   const ll = resolveQuotaConfig({ preset: 'low-latency', overrides: { async_quota: { consumer: { batch_size: 7, retry_delay: '250ms', worker_count: undefined } } } }).consumer;

@@ -1,5 +1,7 @@
 /** Shared test helpers. */
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Connection, Dialer } from '../src/transport/types.js';
@@ -16,6 +18,10 @@ export function loadOptions(label: string, flags: Partial<LoadFlags> & { clients
 
 /** The repository root (tests run from dist/test). */
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+// every gatectl this test process starts (serve, load) keeps its state files in one temporary
+// directory of this process, not in the user's data directory (src/state-dir.ts)
+process.env.GATECTL_STATE_DIR ??= mkdtempSync(path.join(os.tmpdir(), 'gatectl-test-state-'));
 
 /** What a gatectl child process did. */
 export interface Ran { code: number | null; stdout: string; stderr: string }

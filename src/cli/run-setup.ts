@@ -4,6 +4,7 @@
  * run, the threshold evaluation stored in the result.
  */
 import { resolveGatewayConfig, type GatewayFlags } from '../config/resolve.js';
+import { runStateDir } from '../state-dir.js';
 import { resolveLoadOptions, type LoadFlags } from '../config/load.js';
 import { scenarioGatewayOverlay, scenarioLoadOptions, withScenarioSigma } from '../config/scenario.js';
 import type { GatewayConfig } from '../gateway/config.js';
@@ -60,7 +61,7 @@ export function setupRun(flags: RunFlags, typed: ReadonlySet<string>, opts: { re
   const thresholds = [...(flags.threshold ?? []), ...(scenario?.thresholds ?? [])];
   for (const t of thresholds) parseThreshold(t);
   const gwFlags = scenario !== null ? scenarioGatewayOverlay(flags, typed, scenario) : flags;
-  const base = resolveGatewayConfig({ ...gwFlags, port: 0, ...(mode !== undefined ? { mode } : {}) });
+  const base = resolveGatewayConfig({ ...gwFlags, port: 0, ...(mode !== undefined ? { mode } : {}) }, process.env, runStateDir());
   const gateway = scenario !== null ? withScenarioSigma(base, scenario) : base;
   const label = opts.remote ? 'remote' : gateway.processorMode;
   const load = scenario !== null ? scenarioLoadOptions(flags, typed, scenario, label) : resolveLoadOptions(flags, label);

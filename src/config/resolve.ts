@@ -6,12 +6,13 @@ import { parseDurationMs } from '../duration.js';
 import { InvalidInputError } from '../errors.js';
 import { defaultQueueConfig, queueConfigFromEnv, type LockScope, type QueueConfig } from '../queue/index.js';
 import {
-  defaultProcessorConfig, DEFAULT_EVENTS_DIR, DEFAULT_GATEWAY_MAX_FRAME_BYTES, DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS,
+  defaultProcessorConfig, DEFAULT_GATEWAY_MAX_FRAME_BYTES, DEFAULT_HELLO_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS,
   DEFAULT_MAX_HEADER_BYTES, DEFAULT_MAX_HEADER_ENTRIES, DEFAULT_PENDING_SESSIONS_SHARE, DEFAULT_TURN_BUDGET, HELLO_TIMEOUT_RANGE_MS,
   MAX_FRAME_BYTES_RANGE, type GatewayConfig, type ProcessorMode,
 } from '../gateway/config.js';
 import { DEFAULT_MOCK_UPSTREAM, LATENCY_DISTRIBUTIONS, type LatencyDistribution } from '../upstream/index.js';
-import { DEFAULT_QUOTA_WAL_DIR, resolveQuotaConfig } from '../quota/index.js';
+import { resolveQuotaConfig } from '../quota/index.js';
+import { defaultStateDir, stateFiles } from '../state-dir.js';
 import { TRANSPORT_NAMES } from '../transport/index.js';
 
 /** Accepted `--mode` values. */
@@ -187,9 +188,12 @@ function httpUrl(v: string, name: string): string {
  * `PROCESSOR_MAX_WORKERS`, `PROCESSOR_MAX_QUEUE_SIZE` and `PROCESSOR_TASK_TIMEOUT` (e.g. `30s`). `--mode sync` is the "before" profile of DESIGN §4 (sync send,
  * global lock, sync processor); `--mode async` the "after" (async send, session lock, async
  * processor). Without `--mode`, `QUEUE_ENABLE_ASYNC_SEND` picks the profile (default async).
+ * State files the flags do not name (quota store, quota WAL, event WAL) go under `stateDir`
+ * (src/state-dir.ts: serve's data directory by default; load and compare pass a temporary one).
  * Throws InvalidInputError for any bad value, naming the flag or variable.
  */
-export function resolveGatewayConfig(flags: GatewayFlags, env: NodeJS.ProcessEnv = process.env): Readonly<GatewayConfig> {
+export function resolveGatewayConfig(flags: GatewayFlags, env: NodeJS.ProcessEnv = process.env, stateDir: string = defaultStateDir(env)): Readonly<GatewayConfig> {
+  const files = stateFiles(stateDir);
   const fromEnv = queueConfigFromEnv(env);
   const mode: ProcessorMode = flags.mode !== undefined
     ? oneOf(flags.mode, MODES, '--mode')
@@ -264,9 +268,9 @@ export function resolveGatewayConfig(flags: GatewayFlags, env: NodeJS.ProcessEnv
     idleTimeoutMs: flags['idle-timeout'] !== undefined ? parseDurationMs(flags['idle-timeout'], '--idle-timeout', { allowZero: true }) : DEFAULT_IDLE_TIMEOUT_MS,
     ...(flags.cert !== undefined ? { certPath: flags.cert, keyPath: flags.key } : {}),
     ...(flags.upstream !== undefined ? { upstreamUrl: httpUrl(flags.upstream, '--upstream') } : {}),
-    quota: resolveQuota(flags, mode),
-    ...resolveQuotaDurable(flags),
-    ...(flags['events-url'] !== undefined ? { events: { url: httpUrl(flags['events-url'], '--events-url'), dir: flags['events-dir'] ?? DEFAULT_EVENTS_DIR } } : {}),
+    quota: resolveQuota(flags, mode, files.quotaDb),
+    ...resolveQuotaDurable(flags, files.quotaWalDir),
+    ...(flags['events-url'] !== undefined ? { events: { url: httpUrl(flags['events-url'], '--events-url'), dir: flags['events-dir'] ?? files.eventsDir } } : {}),
   };
   return deepFreeze(config);
 }
@@ -277,13 +281,14 @@ export function resolveGatewayConfig(flags: GatewayFlags, env: NodeJS.ProcessEnv
  * `async_quota.enabled: false` in the config makes every consume synchronous; `--quota off` turns
  * quota off. Throws InvalidInputError for a bad value, preset or config file.
  */
-function resolveQuota(flags: GatewayFlags, mode: ProcessorMode): GatewayConfig['quota'] {
+function resolveQuota(flags: GatewayFlags, mode: ProcessorMode, defaultStorePath: string): GatewayConfig['quota'] {
   const q = oneOf(flags.quota ?? 'auto', ['auto', 'sync', 'async', 'off'] as const, '--quota');
   if (q === 'off') return null;
   const config = resolveQuotaConfig({
     ...(flags.config !== undefined ? { file: flags.config } : {}),
     ...(flags['quota-preset'] !== undefined ? { preset: flags['quota-preset'] } : {}),
     overrides: { async_quota: { consumer: { worker_count: flags['quota-workers'], batch_size: flags['quota-batch-size'] }, store: { path: flags['quota-db'] } } },
+    defaultStorePath,
   });
   const quotaMode = q === 'auto' ? (config.enabled ? mode : 'sync') : q;
   return { config, mode: quotaMode };
@@ -294,7 +299,7 @@ function resolveQuota(flags: GatewayFlags, mode: ProcessorMode): GatewayConfig['
  * InvalidInputError for `--quota-wal-dir`/`--quota-wal-fsync` without `--quota-durable`, for
  * `--quota-durable` with `--quota off`, and for an fsync value other than interval or always.
  */
-function resolveQuotaDurable(flags: GatewayFlags): Pick<GatewayConfig, 'quotaDurable'> {
+function resolveQuotaDurable(flags: GatewayFlags, defaultWalDir: string): Pick<GatewayConfig, 'quotaDurable'> {
   if (flags['quota-durable'] !== true) {
     for (const f of ['quota-wal-dir', 'quota-wal-fsync'] as const) {
       if (flags[f] !== undefined) throw new InvalidInputError(`--${f} applies to --quota-durable: add --quota-durable or drop --${f}`);
@@ -303,7 +308,7 @@ function resolveQuotaDurable(flags: GatewayFlags): Pick<GatewayConfig, 'quotaDur
   }
   if (flags.quota === 'off') throw new InvalidInputError('--quota-durable needs quota on: drop --quota off, or drop --quota-durable');
   const fsync = oneOf(flags['quota-wal-fsync'] ?? 'interval', ['interval', 'always'] as const, '--quota-wal-fsync');
-  return { quotaDurable: { walDir: flags['quota-wal-dir'] ?? DEFAULT_QUOTA_WAL_DIR, fsync } };
+  return { quotaDurable: { walDir: flags['quota-wal-dir'] ?? defaultWalDir, fsync } };
 }
 
 function deepFreeze<T extends object>(o: T): Readonly<T> {

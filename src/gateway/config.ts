@@ -23,7 +23,6 @@ export interface ProcessorConfig {
 }
 
 /** Default WAL directory of the event export (relative to the working directory). */
-export const DEFAULT_EVENTS_DIR = '.gatectl/events-wal';
 
 /** Default idle timeout, ms: three missed 30 s client heartbeats. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 90_000;

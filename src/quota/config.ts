@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { durationMsOrUndefined, formatDurationMs } from '../duration.js';
 import { parse as parseYaml, YAMLError } from 'yaml';
 import { InvalidInputError } from '../errors.js';
+import { defaultStateDir, stateFiles } from '../state-dir.js';
 
 /** Consumer settings (seed 003 `async_quota.consumer.*`). Durations in ms. */
 export interface QuotaConsumerConfig {
@@ -47,7 +48,7 @@ export interface QuotaConfig {
   enabled: boolean;
   consumer: QuotaConsumerConfig;
   store: {
-    /** `async_quota.store.path`: SQLite file, created on first run (default `.gatectl/quota.db`). */
+    /** `async_quota.store.path`: SQLite file, created on first run (default: quota.db in the state directory, src/state-dir.ts). */
     path: string;
     /** `async_quota.store.synchronous` */
     synchronous: QuotaSynchronous;
@@ -63,8 +64,6 @@ export const QUOTA_PRESET_NAMES = ['default', 'high-concurrency', 'low-latency']
 /** A preset name. */
 export type QuotaPresetName = (typeof QUOTA_PRESET_NAMES)[number];
 
-/** Default store file, relative to the working directory (`.gatectl/` is gitignored). */
-export const DEFAULT_QUOTA_DB_PATH = '.gatectl/quota.db';
 
 /** Seed 003 默认配置. */
 export const DEFAULT_CONSUMER_CONFIG: Readonly<QuotaConsumerConfig> = Object.freeze({
@@ -114,6 +113,8 @@ export interface ResolveQuotaConfigOptions {
   preset?: string;
   /** explicit values (e.g. from flags), same shape as the file; `undefined` leaves are ignored */
   overrides?: QuotaConfigInput;
+  /** the store file when neither `file` nor `overrides` names one (default: quota.db in the state directory, src/state-dir.ts) */
+  defaultStorePath?: string;
   /** top-level keys other than `async_quota` that the file may contain (ignored here); others are refused */
   otherSections?: readonly string[];
 }
@@ -266,7 +267,7 @@ export function resolveQuotaConfig(opts: ResolveQuotaConfigOptions = {}): QuotaC
   const out: Mutable = {
     enabled: true,
     consumer: { ...DEFAULT_CONSUMER_CONFIG, ...QUOTA_PRESETS[presetName] },
-    store: { path: DEFAULT_QUOTA_DB_PATH, synchronous: 'normal' },
+    store: { path: opts.defaultStorePath ?? stateFiles(defaultStateDir()).quotaDb, synchronous: 'normal' },
     quotaTypes: Object.fromEntries(Object.entries(DEFAULT_QUOTA_TYPES).map(([k, v]) => [k, { ...v }])),
   };
   const other = opts.otherSections ?? [];

@@ -37,8 +37,6 @@ import { QuotaStoreError, type QuotaUsageEvent, type UsageIncrement } from './ty
 export const WAL_MARKER_FILE = 'gatectl-quota-wal.json';
 /** `format` in the marker file. */
 export const WAL_FORMAT = 'gatectl.quota-wal/v1';
-/** Default WAL directory, relative to the working directory (`.gatectl/` is gitignored). */
-export const DEFAULT_QUOTA_WAL_DIR = '.gatectl/quota-wal';
 /** Applied-event ids are kept this much longer than strictly needed, in ms (wall-clock steps). */
 export const PRUNE_MARGIN_MS = 60_000;
 /** Prune at most this often, in ms. */
@@ -310,7 +308,7 @@ export class DurableQuotaLog {
 }
 
 /**
- * One line for `serve` saying what the start recovered, e.g. `quota WAL .gatectl/quota-wal: replayed
+ * One line for `serve` saying what the start recovered, e.g. `quota WAL ~/.local/share/gatectl/quota-wal: replayed
  * 1234 events from 1 segment (1200 applied now, 34 already in the store, 0 corrupt records skipped) in 85 ms`,
  * or `quota WAL …: nothing to recover`.
  */

@@ -24,6 +24,7 @@ import { benchEnvironment, type BenchEnvironment } from '../environment.js';
 import { cliLoadOptions } from '../load-options.js';
 import { InvalidInputError } from '../../errors.js';
 import { parseDurationMs } from '../../duration.js';
+import { runStateDir } from '../../state-dir.js';
 import { fetchRetryToken, garbageDatagrams, replayedTokenInitials, sendAll, udpSocket } from './datagrams.js';
 
 /** Soak options. Durations in ms. */
@@ -167,7 +168,7 @@ export async function runSoak(opts: SoakOptions, command: string, onLine: (l: st
     host: '127.0.0.1', port: 0, transport: 'quic', mode: 'async', 'upstream-latency': '5ms', 'upstream-distribution': 'exponential',
     'before-notifies': 1, 'after-notifies': 1, 'idle-timeout': `${opts.idleTimeoutMs}ms`, 'session-buffer-limit': 200, 'write-stall-timeout': '5s',
   };
-  const gw = await startInProcessGateway(resolveGatewayConfig(flags, {}));
+  const gw = await startInProcessGateway(resolveGatewayConfig(flags, {}, runStateDir()));
   const url = new URL(gw.url);
   const port = Number(url.port);
   const faults: FaultsInjected = {

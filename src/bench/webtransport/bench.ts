@@ -16,6 +16,7 @@ import { runLoad, type LoadOptions } from '../../load/run.js';
 import { InvalidInputError } from '../../errors.js';
 import { benchEnvironment, type BenchEnvironment } from '../environment.js';
 import { cliLoadOptions, steadySchedule } from '../load-options.js';
+import { runStateDir } from '../../state-dir.js';
 
 /** Options (`gatectl bench webtransport`): clients of each load run, its length (ms), the open model's total rate (requests/s). */
 export interface WebTransportBenchOptions {
@@ -111,7 +112,7 @@ async function load(name: TransportName, certPath: string, keyPath: string, o: W
   const gw = await startInProcessGateway(resolveGatewayConfig({
     host: '127.0.0.1', port: 0, transport: name, mode: 'async', 'upstream-latency': '1ms', 'upstream-distribution': 'fixed',
     'before-notifies': 1, 'after-notifies': 1, cert: certPath, key: keyPath,
-  }, {}) as never);
+  }, {}, runStateDir()) as never);
   try {
     const open = cliLoadOptions({ clients: o.clients, durationMs: o.durationMs, rate: rate ?? 1, payloadBytes: 64, label: name });
     const opts: LoadOptions = rate !== null ? { ...open, connectTimeoutMs: 20_000 }
