@@ -335,6 +335,19 @@ test('merge: histograms added (p99 from the merged histogram), counters summed, 
   assert.equal(a.client.responses, 990);
 });
 
+test('merge: every shard\'s outage windows are kept as they are, in wall-clock order; reconnect counters summed; the longest disconnection is the longest', () => {
+  const w = (startedAt: string, start: number, lost: number) => ({ start_ms: start, end_ms: start + 1000, duration_ms: 1000, clients_lost: 2, lost_on_disconnect: lost, recovered: true, started_at: startedAt, ended_at: startedAt });
+  const a = makeResult({ label: 'a', startedAt: '2025-01-01T00:00:00.000Z', e2e: [100], shard: '0/2', series: [1] });
+  const b = makeResult({ label: 'b', startedAt: '2025-01-01T00:00:00.000Z', e2e: [100], shard: '1/2', series: [1] });
+  Object.assign(a.client, { reconnects: 2, lost_on_disconnect: 5, outages: [w('2025-01-01T00:00:03.000Z', 3000, 5)], disconnected: { clients: 2, total_ms: 1500, max_ms: 900, per_client_ms: { u0: 900, u2: 600 } } });
+  Object.assign(b.client, { reconnects: 2, lost_on_disconnect: 7, outages: [w('2025-01-01T00:00:02.500Z', 2500, 7)], disconnected: { clients: 2, total_ms: 1000, max_ms: 700, per_client_ms: { u1: 700, u3: 300 } } });
+  const m = mergeRunResults([a, b]);
+  assert.equal(m.client.reconnects, 4);
+  assert.equal(m.client.lost_on_disconnect, 12);
+  assert.deepEqual(m.client.outages!.map((o) => [o.start_ms, o.lost_on_disconnect]), [[2500, 7], [3000, 5]], 'windows kept whole, not added together');
+  assert.deepEqual(m.client.disconnected, { clients: 4, total_ms: 2500, max_ms: 900, per_client_ms: { u0: 900, u2: 600, u1: 700, u3: 300 } });
+});
+
 test('merge: associative, and refuses foreign schemas, other scenarios and a shard twice', () => {
   const r = (label: string, start: string, e2e: number[], shard: string) => makeResult({ label, startedAt: start, e2e, shard, series: [e2e.length, 1] });
   const a = r('a', '2025-01-01T00:00:00.000Z', [100, 200, 300], '0/3');

@@ -113,6 +113,21 @@ function mergeValue(values: unknown[], mode: Mode, path: string): unknown {
   return first; // strings and mixed: the first result's
 }
 
+/**
+ * Outage fields (issue 15) that a plain sum would garble: each shard's outage windows are its own
+ * (times in ms since its steady start, and wall clock), so the merged result lists them all, in
+ * wall-clock order, never adding one shard's window to another's; the longest time a client spent
+ * disconnected is the longest of the shards', not their sum.
+ */
+function mergeOutages(client: Obj, results: readonly RunResult[]): void {
+  const windows = results.flatMap((r) => r.client.outages ?? []);
+  if (windows.length > 0 || results.some((r) => r.client.outages !== undefined)) {
+    client.outages = [...windows].sort((a, b) => a.started_at.localeCompare(b.started_at)) as unknown as Obj[];
+  }
+  const disconnected = client.disconnected;
+  if (isObj(disconnected)) disconnected.max_ms = Math.max(0, ...results.map((r) => r.client.disconnected?.max_ms ?? 0));
+}
+
 function mergeObjects(objs: Obj[], mode: Mode, path: string): Obj {
   const keys: string[] = [];
   for (const o of objs) for (const k of Object.keys(o)) if (!keys.includes(k)) keys.push(k);
@@ -305,6 +320,7 @@ export function mergeRunResults(results: readonly RunResult[]): RunResult {
   const clientParts = results.map((r) => r.client as unknown as Obj);
   const client = mergeObjects(clientParts, 'sum', 'client');
   recomputeRates(client, clientParts, steadyS, mergedSteady);
+  mergeOutages(client, results);
 
   const generator = mergeObjects(results.map((r) => r.generator as unknown as Obj), 'max', 'generator');
 
