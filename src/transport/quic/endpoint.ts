@@ -95,6 +95,11 @@ const OPEN_LOSS_REFRESH_MS = 1_000;
 const MAX_SWEEP_INTERVAL_MS = 1_000;
 /** How long closing the socket waits for datagrams libuv still queues, in ms. */
 const SOCKET_CLOSE_GRACE_MS = 200;
+/**
+ * A connection timer firing later than this (ms) marks an event-loop stall: its timeouts wait one
+ * turn, so datagrams that arrived during the stall are read before quiche judges idleness or loss.
+ */
+const LATE_TIMER_MS = 50;
 
 /**
  * `dgram`'s address lookup, answering IP literals synchronously: dgram calls it for every send on an
@@ -173,6 +178,8 @@ export abstract class QuicEndpoint implements ConnectionOwner {
   private flushScheduled = false;
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Infinity;
+  /** the due timeouts, put off one turn because the timer fired late (see onTimer) */
+  private deferred: NodeJS.Immediate | undefined;
   private readonly sweepTimer: NodeJS.Timeout;
   private slab: Buffer = Buffer.allocUnsafe(SLAB_BYTES);
   private slabOffset = 0;
@@ -409,6 +416,7 @@ export abstract class QuicEndpoint implements ConnectionOwner {
   };
 
   private armTimer(now: number): void {
+    if (this.deferred !== undefined) return; // the deferred pass re-arms
     const top = this.heap.peek();
     if (top === undefined) {
       if (this.timer !== undefined) clearTimeout(this.timer);
@@ -424,8 +432,27 @@ export abstract class QuicEndpoint implements ConnectionOwner {
   }
 
   private readonly onTimer = (): void => {
+    const due = this.timerAt;
     this.timer = undefined;
     this.timerAt = Infinity;
+    // A timer that fires late means the event loop stalled; datagrams that arrived meanwhile wait in
+    // the socket, and libuv runs timers before it polls. Handling the timeouts now would let quiche
+    // declare an idle timeout (or retransmit) for a peer whose packets are already here: put them
+    // off one turn (setImmediate runs after the poll phase), so those datagrams are read first.
+    if (this.now() - due > LATE_TIMER_MS) {
+      this.deferred ??= setImmediate(this.onDeferredTimer);
+      return;
+    }
+    this.runTimeouts();
+  };
+
+  private readonly onDeferredTimer = (): void => {
+    this.deferred = undefined;
+    this.runTimeouts();
+  };
+
+  /** quiche's on_timeout for every connection whose deadline is due, then the send pass (which re-arms the timer). */
+  private runTimeouts(): void {
     const now = this.now();
     // quiche's timeout() is in whole ms: treat a deadline within 1 ms as due.
     for (let conn = this.heap.popDue(now + 1); conn !== undefined; conn = this.heap.popDue(now + 1)) {
@@ -435,7 +462,7 @@ export abstract class QuicEndpoint implements ConnectionOwner {
     }
     if (this.dirty.length > 0) this.flush();
     else this.armTimer(now);
-  };
+  }
 
   /** Housekeeping (every second, or half the keep-alive interval): keep-alive PINGs, the subclass's deadlines. */
   private readonly sweep = (): void => {
@@ -476,6 +503,8 @@ export abstract class QuicEndpoint implements ConnectionOwner {
     const closedError = new TransportError('QUIC endpoint closed');
     for (const conn of this.connections()) this.unregister(conn, conn.isClosing ? undefined : closedError);
     clearInterval(this.sweepTimer);
+    if (this.deferred !== undefined) clearImmediate(this.deferred);
+    this.deferred = undefined;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     const started = Date.now();
