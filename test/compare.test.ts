@@ -322,3 +322,11 @@ test('Ctrl-C during round 2: the complete round is kept and rendered, the file s
   assert.ok(files.includes('round-2-after-async.json'), files.join());
   assert.equal((JSON.parse(readFileSync(path.join(`${out.replace(/\.json$/, '')}.rounds`, 'round-2-after-async.json'), 'utf8')) as RunResult).interrupted, true);
 });
+
+test('markdown: a --slow-clients comparison and its runs show healthy and slow sessions apart (the committed seed 001 reference)', () => {
+  const cmp = JSON.parse(readFileSync(path.join(repoRoot, 'reports/reference/compare-seed-001-slow-consumers.json'), 'utf8')) as Comparison;
+  const text = renderComparisonMarkdown(cmp);
+  assert.match(text, /### Healthy and slow sessions apart/);
+  assert.match(text, /\| healthy sessions: enqueue_latency p99 +\| [^|]+\| [^|]+\| \d+(\.\d+)?x \[/);
+  assert.match(text, /### Healthy and slow sessions \(--slow-clients\)/, 'each side\'s run has its cohort table too');
+});

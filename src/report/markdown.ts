@@ -6,6 +6,7 @@ import { markdownTable } from 'markdown-table';
 import asciichart from 'asciichart';
 import type { RunResult } from '../metrics/result.js';
 import { capacityConfigTable, capacityTable, comparisonHeadline, comparisonNotes, comparisonTable, comparisonTitle, comparisonWarnings, configTable, queueTable, runTitle, stageTable, summaryTable, type TableData } from './tables.js';
+import { cohortComparisonTable, cohortTable } from './cohorts.js';
 
 function md(t: TableData): string {
   return markdownTable([t.head, ...t.rows]);
@@ -45,6 +46,8 @@ export function renderRunMarkdown(r: RunResult, opts: MarkdownOptions = {}): str
     '## Configuration', '', md(configTable(r)), '', '## Summary', '', md(summaryTable(r)), ''];
   const stages = stageTable(r);
   if (stages !== null) out.push(`## Server stages (${r.server!.source})`, '', md(stages), '');
+  const cohorts = cohortTable(r);
+  if (cohorts !== null) out.push('## Healthy and slow sessions (--slow-clients)', '', md(cohorts), '');
   const q = queueTable(r);
   if (q !== null) out.push('## SendQueueStats', '', md(q), '');
   if (opts.images !== undefined) {
@@ -55,6 +58,12 @@ export function renderRunMarkdown(r: RunResult, opts: MarkdownOptions = {}): str
   }
   if (r.warnings.length > 0) out.push('## Warnings', '', ...r.warnings.map((w) => `- ${w}`), '');
   return out.join('\n');
+}
+
+/** The healthy-against-slow cohort table of a `--slow-clients` comparison, as markdown lines (none otherwise). */
+function cohortLines(cmp: Comparison): string[] {
+  const t = cohortComparisonTable(cmp);
+  return t === null ? [] : ['### Healthy and slow sessions apart', '', 'The gateway\'s send-queue stages per client cohort; factor = before ÷ after.', '', md(t), ''];
 }
 
 /** A comparison as a markdown document: title, table, every round, seed 003 tables, notes, warnings (with side and round), then each side's representative run. */
@@ -70,6 +79,7 @@ export function renderComparisonMarkdown(cmp: Comparison, opts: MarkdownOptions 
     md(comparisonTable(cmp, a)), '',
     ...roundsSection(cmp, a, md).map((l) => (l.startsWith('every round') ? `### Every round\n` : `${l}\n`)),
     ...seed003Section(cmp, md).map((l) => (l.startsWith('seed 003') ? `### ${l}\n` : `${l}\n`)),
+    ...cohortLines(cmp),
     ...comparisonNotes(cmp, a).map((l) => `- ${l}`), '',
     ...(w.length > 0 ? ['## Warnings', '', ...w.map((x) => `- ${x.where}: ${x.text}`), ''] : []),
     ...(opts.images !== undefined ? imageLines(opts.images) : []),
