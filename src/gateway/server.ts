@@ -23,26 +23,13 @@ import { createEventExporter, type EventExporter, type StopResult } from '../vin
 import { QuotaExceededError, QuotaService, type QuotaStopResult } from '../quota/index.js';
 import { emptyCounters, type GatewayCounters } from './counters.js';
 import { CohortStages, cohortOf, type Cohort } from './cohorts.js';
+import { InputTurns } from './input-turns.js';
 
 /** Connections the listener holds beyond --max-sessions (handshakes, stream-less, refused-with-503). */
 const TRANSPORT_CONNECTION_HEADROOM = 64;
 
-/**
- * Largest piece of held input fed to a session's decoder at once, bytes: between pieces the
- * per-turn budgets are checked, so a chunk of many tiny frames cannot run far past them.
- */
-const DECODE_SLICE_BYTES = 2048;
-
 /** QUIC application close codes of the gateway's own closes. */
 const CLOSE_CODE = { frame: 0x11, hello_timeout: 0x17, pending_evicted: 0x18 } as const;
-
-/** A transport connection that can stop and resume reading (QUIC); `stopReading` alone is fault injection. */
-type PausableConnection = Connection & Required<Pick<Connection, 'stopReading' | 'resumeReading'>>;
-
-/** True when `conn` can stop and resume reading, so held input can push back on the peer. */
-function pausable(conn: Connection): conn is PausableConnection {
-  return conn.stopReading !== undefined && conn.resumeReading !== undefined;
-}
 
 /** Bytes an upstream answer puts into frames: its data, header keys and values, and notify topics and payloads. */
 function upstreamAnswerBytes(resp: UpstreamResponse): number {
@@ -130,23 +117,8 @@ export class GatewayServer {
   private stopping: Promise<ShutdownReport> | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
   private helloTimer: NodeJS.Timeout | null = null;
-  /**
-   * Fairness (issue 16 §2): the event-loop turn number; each session's per-turn budgets count for
-   * one epoch. `runTurn` (a setImmediate armed whenever a session is served) starts the next one.
-   */
-  private epoch = 0;
-  private turnArmed = false;
-  /** sessions with held input, round robin: served from `readyHead`, re-queued at the tail */
-  private ready: (Session | undefined)[] = [];
-  private readyHead = 0;
-  /** bytes the queued sessions together may have decoded per turn (`turnBudget.bytes` × 4), and this turn's count */
-  private readonly turnTotalBytes: number;
-  private turnSpent = 0;
-  /** held input above which a pausable transport stops reading, and below which it resumes, bytes */
-  private readonly rxHighWater: number;
-  private readonly rxLowWater: number;
-  /** held input beyond which a transport that cannot pause is decoded past the budget (memory bound), bytes */
-  private readonly rxHardCap: number;
+  /** Fairness (issue 16 §2): held input is decoded within per-turn budgets, round robin (input-turns.ts). */
+  private readonly input: InputTurns;
   /** VineQueue event export (config.events), after start() */
   events: EventExporter | null = null;
   /** seed 003 quota service (config.quota), after start() */
@@ -166,10 +138,7 @@ export class GatewayServer {
     this.processor = config.processorMode === 'async'
       ? new AsyncRequestProcessor(config.processor, (task) => this.processTask(task).catch((err: unknown) => this.onSendError(task.session, err)))
       : null;
-    this.turnTotalBytes = 4 * config.turnBudget.bytes;
-    this.rxLowWater = config.turnBudget.bytes;
-    this.rxHighWater = 4 * config.turnBudget.bytes;
-    this.rxHardCap = 16 * this.rxHighWater;
+    this.input = new InputTurns(config.turnBudget, this.counters, (session, err) => this.onFrameError(session, err));
   }
 
   /** Bound port (after start). */
@@ -461,7 +430,7 @@ export class GatewayServer {
       if (!session.handling) void this.drainInbox(session);
     }, this.config.maxFrameBytes);
     conn.setHandlers({
-      data: (chunk) => this.onData(session, chunk),
+      data: (chunk) => this.input.onData(session, chunk),
       close: () => {
         if (session.valid) this.counters.peer_closes++;
         this.closeSession(session);
@@ -473,127 +442,6 @@ export class GatewayServer {
    * Transport data: the chunk is held (no copy) and, unless the session already waits in the
    * round-robin queue, decoded at once as far as its budget for this turn allows (`serve`).
    */
-  private onData(session: Session, chunk: Uint8Array): void {
-    if (!session.valid || chunk.length === 0) return;
-    session.rx.push({ chunk, at: performance.now() });
-    session.rxBytes += chunk.length;
-    if (session.scheduled) this.updateReading(session);
-    else this.serve(session, false);
-  }
-
-  /**
-   * Fairness (issue 16 §2): decodes `session`'s held input until it is gone or a budget is spent:
-   * the session's own for this turn (`turnBudget.bytes` decoded, `turnBudget.messages` decoded, or
-   * a full budget of messages not yet handled) or, when called from the round-robin queue
-   * (`queued`), the turn's budget for all queued sessions together (`turnTotalBytes`). What is left
-   * waits in the queue behind the other sessions; while it waits, new input is only held. A
-   * transport that cannot pause is decoded past the budgets beyond a hard cap, so memory stays
-   * bounded. A bad frame fails the session (oversize: out-of-band 413).
-   */
-  private serve(session: Session, queued: boolean): void {
-    if (!session.valid) return;
-    if (session.turnEpoch !== this.epoch) {
-      session.turnEpoch = this.epoch;
-      session.turnBytes = 0;
-      session.turnMessages = 0;
-    }
-    this.armTurn();
-    const budget = this.config.turnBudget;
-    const canPause = pausable(session.conn);
-    while (session.rxBytes > 0 && session.valid) {
-      const overCap = !canPause && session.rxBytes > this.rxHardCap;
-      if (!overCap && (session.turnBytes >= budget.bytes || session.turnMessages >= budget.messages
-        || session.inbox.length >= budget.messages || (queued && this.turnSpent >= this.turnTotalBytes))) break;
-      const head = session.rx[session.rxHead]!;
-      const n = Math.min(head.chunk.length - session.rxOffset, DECODE_SLICE_BYTES, overCap ? Infinity : budget.bytes - session.turnBytes);
-      const piece = n === head.chunk.length ? head.chunk : head.chunk.subarray(session.rxOffset, session.rxOffset + n);
-      session.decodingAt = head.at;
-      session.rxOffset += n;
-      session.rxBytes -= n;
-      session.turnBytes += n;
-      if (queued) this.turnSpent += n;
-      if (session.rxOffset === head.chunk.length) {
-        session.rx[session.rxHead++] = undefined;
-        session.rxOffset = 0;
-        if (session.rxHead === session.rx.length) {
-          session.rx.length = 0;
-          session.rxHead = 0;
-        } else if (session.rxHead >= 64 && session.rxHead * 2 >= session.rx.length) {
-          session.rx.splice(0, session.rxHead);
-          session.rxHead = 0;
-        }
-      }
-      try {
-        session.decoder.push(piece);
-      } catch (err) {
-        this.onFrameError(session, err);
-        return;
-      }
-    }
-    if (!session.valid) return;
-    if (session.rxBytes > 0 && !session.scheduled && session.inbox.length < budget.messages) {
-      // a budget is spent: the rest goes behind every session already waiting
-      session.scheduled = true;
-      this.ready.push(session);
-      this.counters.input_deferrals++;
-    }
-    this.updateReading(session);
-  }
-
-  /**
-   * Held input above the high-water mark stops a pausable transport reading (QUIC flow control
-   * then holds the peer back); below the low-water mark it reads again.
-   */
-  private updateReading(session: Session): void {
-    if (!pausable(session.conn)) return;
-    if (!session.readPaused && session.rxBytes > this.rxHighWater) {
-      session.readPaused = true;
-      this.counters.read_pauses++;
-      session.conn.stopReading();
-    } else if (session.readPaused && session.rxBytes <= this.rxLowWater) {
-      session.readPaused = false;
-      session.conn.resumeReading(); // may deliver at once (re-enters onData): keep it last
-    }
-  }
-
-  /** Makes sure a turn boundary (`runTurn`) follows this event-loop turn. */
-  private armTurn(): void {
-    if (this.turnArmed) return;
-    this.turnArmed = true;
-    setImmediate(this.runTurn);
-  }
-
-  /**
-   * A new turn: fresh budgets for everyone (a new epoch), then the queued sessions are served in
-   * the order they queued, each within its own budget, until the turn's budget for queued input
-   * (`turnTotalBytes`) is spent; the rest keep their place for the next turn. A session with input
-   * left after its share goes to the back (round robin).
-   */
-  private readonly runTurn = (): void => {
-    this.turnArmed = false;
-    this.epoch++;
-    this.turnSpent = 0;
-    const end = this.ready.length;
-    let i = this.readyHead;
-    for (; i < end && this.turnSpent < this.turnTotalBytes; i++) {
-      const s = this.ready[i]!;
-      this.ready[i] = undefined;
-      s.scheduled = false;
-      this.serve(s, true);
-    }
-    this.readyHead = i;
-    if (this.readyHead === this.ready.length) {
-      this.ready = [];
-      this.readyHead = 0;
-    } else {
-      if (this.readyHead >= 1024) {
-        this.ready = this.ready.slice(this.readyHead);
-        this.readyHead = 0;
-      }
-      this.armTurn();
-    }
-  };
-
   /**
    * A frame that does not decode: counted by reason; an oversize frame gets an out-of-band 413
    * naming the limit, other bad frames an out-of-band 400; then the connection is closed.
@@ -634,7 +482,7 @@ export class GatewayServer {
         } catch (err) {
           await this.onSendError(session, err);
         }
-        if (session.inbox.length === 0 && session.rxBytes > 0 && !session.scheduled) this.serve(session, false);
+        if (session.inbox.length === 0 && session.rxBytes > 0 && !session.scheduled) this.input.serve(session, false);
       }
     } finally {
       session.handling = false;
