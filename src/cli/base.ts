@@ -37,7 +37,7 @@ export abstract class BaseCommand extends Command {
     } else {
       // straight to stderr: oclif's logToStderr is silent under --json, and the error must still be seen
       process.stderr.write(`Error: ${wire.message}\n`);
-      if (wire.code === 'GATECTL_USAGE') process.stderr.write(`See '${this.config.bin} ${this.id ?? ''} --help' for the flags.\n`.replace('  ', ' '));
+      if (wire.code === 'GATECTL_USAGE') process.stderr.write(`See '${[this.config.bin, this.id].filter((x) => x !== undefined).join(' ')} --help' for the flags.\n`);
     }
     return this.exit(exit);
   }
